@@ -1,0 +1,156 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "analytics-service",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "analytics-gateway", targets: ["Gateway"]),
+        .executable(name: "analytics-aggregator", targets: ["Aggregator"]),
+        .executable(name: "analytics-bench", targets: ["AnalyticsBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // hiredis 0.14 from Debian's libhiredis-dev; the only C dependency of the Redis client.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+
+        // Pure model of the service: events and their validation, time buckets, the Redis key layout,
+        // configuration. No I/O.
+        .target(
+            name: "AnalyticsCore",
+            swiftSettings: swiftSettings
+        ),
+
+        // A pipelining Redis client over hiredis: one connection per thread, owned in one place.
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // What every process shares: logging and configuration bootstrap, the Prometheus registry,
+        // the admin listener (/metrics, /healthz), stream health probes.
+        .target(
+            name: "ServiceSupport",
+            dependencies: [
+                "AnalyticsCore",
+                "RedisClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "GatewayKit",
+            dependencies: [
+                "AnalyticsCore",
+                "RedisClient",
+                "ServiceSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "AggregatorKit",
+            dependencies: [
+                "AnalyticsCore",
+                "RedisClient",
+                "ServiceSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "Gateway",
+            dependencies: ["GatewayKit", "ServiceSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Aggregator",
+            dependencies: ["AggregatorKit", "ServiceSupport"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Load generators and measurements used by bench/*.sh.
+        .executableTarget(
+            name: "AnalyticsBench",
+            dependencies: [
+                "AnalyticsCore",
+                "RedisClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/Sources/AnalyticsBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // Throwaway Redis servers, free ports, child processes and an HTTP client for the tests.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "RedisClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "AnalyticsCoreTests",
+            dependencies: ["AnalyticsCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatewayKitTests",
+            dependencies: ["GatewayKit", "AnalyticsCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AggregatorKitTests",
+            dependencies: ["AggregatorKit", "AnalyticsCore", "RedisClient", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["AnalyticsCore", "RedisClient", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

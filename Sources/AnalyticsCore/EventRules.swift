@@ -1,0 +1,140 @@
+/// Why an event was refused: the rule it broke, the HTTP status and a message for the client.
+public struct EventRejection: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A stable name for the rule (also the metrics label), e.g. `event_type.format`.
+    public let rule: String
+    public let status: Int
+    public let message: String
+
+    public var description: String { message }
+
+    init(_ rule: String, _ message: String, status: Int = 400) {
+        self.rule = rule
+        self.status = status
+        self.message = message
+    }
+}
+
+/// The fields of an event body that passed every rule, ready to become an `AnalyticsEvent`.
+public struct ValidatedEventBody: Sendable, Equatable {
+    public var eventType: String
+    public var eventData: String
+    public var pageURL: String?
+    public var referrer: String?
+}
+
+/// The ingestion rules of PRODUCT.md. A body either passes all of them or is refused whole.
+public enum EventRules {
+    public static let maximumBodyBytes = 16 * 1024
+    public static let maximumEventTypeLength = 50
+    public static let maximumEventDataKeys = 32
+    public static let maximumEventDataDepth = 3
+    public static let maximumEventDataBytes = 8 * 1024
+    public static let maximumURLLength = 2048
+    public static let maximumThemeLength = 64
+
+    /// Every rule name, so that the rejection counter has a bounded, pre-declared label set.
+    public static let ruleNames = [
+        "body.size", "body.json", "body.object", "event_type.required", "event_type.format",
+        "event_data.object", "event_data.keys", "event_data.depth", "event_data.size", "event_data.nul",
+        "event_data.theme", "event_data.letter_type", "page_url.format", "referrer.format",
+    ]
+
+    /// `[a-z0-9_.:-]{1,50}`
+    public static func isValidEventType(_ type: String) -> Bool {
+        let utf8 = type.utf8
+        guard !utf8.isEmpty, utf8.count <= maximumEventTypeLength else { return false }
+        return utf8.allSatisfy { b in
+            (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
+                || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: ":") || b == UInt8(ascii: "-")
+        }
+    }
+
+    /// A theme is 1–64 characters without control characters (it becomes a sorted-set member and a label).
+    public static func isValidTheme(_ theme: String) -> Bool {
+        let scalars = theme.unicodeScalars
+        return !scalars.isEmpty && scalars.count <= maximumThemeLength
+            && !scalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    /// A URL-like field: at most 2,048 characters, no NUL (PostgreSQL text refuses it).
+    public static func isValidURLField(_ value: String) -> Bool {
+        value.unicodeScalars.count <= maximumURLLength && !value.unicodeScalars.contains("\u{0}")
+    }
+
+    /// Checks a `POST /api/analytics/event` body. `refererHeader` is the default of `page_url`.
+    public static func validate(body: [UInt8], refererHeader: String?) -> Result<ValidatedEventBody, EventRejection> {
+        guard body.count <= maximumBodyBytes else {
+            return .failure(.init("body.size", "body: at most \(maximumBodyBytes) bytes", status: 413))
+        }
+        let root: JSONValue
+        do {
+            root = try JSONScanner.parse(body)
+        } catch {
+            return .failure(.init("body.json", "body: not valid JSON (\(error))"))
+        }
+        guard root.kind == .object else {
+            return .failure(.init("body.object", "body: must be a JSON object"))
+        }
+        guard let typeValue = root["event_type"], typeValue.kind != .null else {
+            return .failure(.init("event_type.required", "event_type: required"))
+        }
+        guard let eventType = typeValue.string, isValidEventType(eventType) else {
+            return .failure(.init("event_type.format", "event_type: must be 1 to 50 characters of [a-z0-9_.:-]"))
+        }
+
+        var eventData = "{}"
+        var data: JSONValue?
+        if let value = root["event_data"], value.kind != .null {
+            guard value.kind == .object else {
+                return .failure(.init("event_data.object", "event_data: must be a JSON object"))
+            }
+            guard value.members.count <= maximumEventDataKeys else {
+                return .failure(.init("event_data.keys", "event_data: at most \(maximumEventDataKeys) keys"))
+            }
+            guard value.depth <= maximumEventDataDepth else {
+                return .failure(.init("event_data.depth", "event_data: nested at most \(maximumEventDataDepth) levels deep"))
+            }
+            guard value.span.count <= maximumEventDataBytes else {
+                return .failure(.init("event_data.size", "event_data: at most \(maximumEventDataBytes) bytes"))
+            }
+            guard !value.containsNUL else {
+                return .failure(.init("event_data.nul", "event_data: the character U+0000 is not allowed"))
+            }
+            eventData = String(decoding: body[value.span], as: UTF8.self)
+            data = value
+        }
+
+        switch eventType {
+        case DomainEvent.themeView:
+            guard let theme = data?["theme"]?.string, isValidTheme(theme) else {
+                return .failure(.init(
+                    "event_data.theme",
+                    "event_data.theme: cv_theme_view needs a theme of 1 to \(maximumThemeLength) characters"))
+            }
+        case DomainEvent.letterGenerated:
+            guard let type = data?["type"]?.string, DomainEvent.letterTypes.contains(type) else {
+                return .failure(.init(
+                    "event_data.letter_type",
+                    "event_data.type: letter_generated needs type motivation or anti_motivation"))
+            }
+        default:
+            break
+        }
+
+        var pageURL = refererHeader.flatMap { isValidURLField($0) && !$0.isEmpty ? $0 : nil }
+        if let value = root["page_url"], value.kind != .null {
+            guard let url = value.string, isValidURLField(url) else {
+                return .failure(.init("page_url.format", "page_url: must be a string of at most \(maximumURLLength) characters"))
+            }
+            pageURL = url
+        }
+        var referrer: String?
+        if let value = root["referrer"], value.kind != .null {
+            guard let ref = value.string, isValidURLField(ref) else {
+                return .failure(.init("referrer.format", "referrer: must be a string of at most \(maximumURLLength) characters"))
+            }
+            referrer = ref
+        }
+        return .success(ValidatedEventBody(eventType: eventType, eventData: eventData, pageURL: pageURL, referrer: referrer))
+    }
+}

@@ -1,0 +1,54 @@
+/// Every Redis key, stream and channel name of the service, under one configurable prefix
+/// (PRODUCT.md, "Redis layout"). Nothing else in the code spells a key.
+public struct RedisKeyspace: Sendable, Hashable {
+    public let prefix: String
+
+    public init(prefix: String = "analytics") {
+        self.prefix = prefix
+    }
+
+    /// The event stream, read by the consumer groups.
+    public var stream: String { "\(prefix):events" }
+    /// Pub/sub channel of live updates. Channels are global across logical databases, hence the prefix.
+    public var realtimeChannel: String { "\(prefix):realtime" }
+    /// Sorted set of visitors seen recently, scored by last-seen time in milliseconds.
+    public var activeVisitors: String { "\(prefix):realtime:visitors" }
+    public var topThemes: String { "\(prefix):themes:top" }
+
+    public func totalEvents(_ period: Period, _ name: String) -> String {
+        "\(prefix):stats:\(period.rawValue):\(name):total_events"
+    }
+
+    public func lettersGenerated(_ period: Period, _ name: String) -> String {
+        "\(prefix):stats:\(period.rawValue):\(name):letters_generated"
+    }
+
+    public func uniqueVisitors(_ period: Period, _ name: String) -> String {
+        "\(prefix):visitors:unique:\(period.rawValue):\(name)"
+    }
+
+    /// The random salt of the cookieless visitor id for one UTC day, shared by every gateway.
+    public func visitorSalt(day: String) -> String { "\(prefix):salt:\(day)" }
+
+    /// Hash of consumer heartbeats (`group:consumer` → milliseconds), read by the gateway's readiness.
+    public var consumerHeartbeats: String { "\(prefix):consumers:heartbeats" }
+
+    /// Stream of entries the consumers could not process, with the reason (never silently dropped).
+    public var deadLetters: String { "\(prefix):events:dead" }
+}
+
+/// How long period aggregates live (PRODUCT.md): day keys 90 days, week and month keys 365 days,
+/// counted from the end of their period so that a late replay never makes a key immortal.
+public enum AggregateRetention {
+    public static func seconds(for period: Period) -> Int64 {
+        switch period {
+        case .day: 90 * 86_400
+        case .week, .month: 365 * 86_400
+        }
+    }
+
+    /// Unix time (seconds) at which the keys of `bucket`'s `period` expire.
+    public static func expiry(of bucket: TimeBucket, _ period: Period) -> Int64 {
+        bucket.end(of: period) + seconds(for: period)
+    }
+}

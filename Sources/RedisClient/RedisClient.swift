@@ -1,0 +1,330 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A Redis client with one connection served by one thread. Requests from any task queue up; the
+/// thread takes everything queued, writes it as one pipeline and reads the replies, so concurrent
+/// callers share round trips (group commit) without any of them waiting for a batch to fill.
+///
+/// When Redis is down, requests fail at once with `.unavailable` (after at most one connection
+/// attempt, paced by a backoff), so callers can answer 503 quickly; the client reconnects by itself
+/// on the next request after the backoff.
+public final class RedisClient: Sendable {
+    public struct Configuration: Sendable {
+        public var endpoint: RedisEndpoint
+        /// Name shown by `CLIENT LIST`.
+        public var name: String
+        public var connectTimeout: Duration = .milliseconds(500)
+        /// Socket read/write timeout. Must exceed the BLOCK time of any blocking command sent.
+        public var commandTimeout: Duration = .seconds(1)
+        /// How long a request may wait in the queue before being failed unsent.
+        public var queueTimeout: Duration = .seconds(1)
+        /// Most commands written in one pipeline.
+        public var maximumPipeline: Int = 4096
+        public var reconnectBackoff: ClosedRange<Duration> = .milliseconds(50) ... .seconds(1)
+
+        public init(endpoint: RedisEndpoint, name: String) {
+            self.endpoint = endpoint
+            self.name = name
+        }
+    }
+
+    private struct Request {
+        let commands: [RedisCommand]
+        let deadline: ContinuousClock.Instant
+        let reply: PendingReply
+    }
+
+    /// Queue and flags shared by callers and the worker thread; every access holds `condition`.
+    private final class SharedState: @unchecked Sendable {
+        let condition = NSCondition()
+        var queue: [Request] = []
+        var queueHead = 0
+        var stopping = false
+        var stopped = false
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        var connected = false
+        /// The requests the worker has written and not yet answered, for the deadline reaper.
+        var inFlight: [Request] = []
+    }
+
+    public let configuration: Configuration
+    private let logger: Logger
+    private let shared = SharedState()
+    private let metrics: (any RedisClientMetrics)?
+
+    public init(configuration: Configuration, logger: Logger, metrics: (any RedisClientMetrics)? = nil) {
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = metrics
+        let thread = Thread { [shared, configuration, logger, metrics] in
+            var worker = Worker(configuration: configuration, shared: shared, logger: logger, metrics: metrics)
+            worker.run()
+        }
+        thread.name = "redis-\(configuration.name)"
+        thread.start()
+        let reaper = Thread { [shared] in Self.reapExpiredRequests(shared) }
+        reaper.name = "redis-\(configuration.name)-deadlines"
+        reaper.start()
+    }
+
+    /// Answers requests whose deadline passed while the worker is stuck (a Redis that stopped
+    /// answering): a queued request fails unsent, a written one fails as in doubt. This is what keeps
+    /// the gateway's answer within its deadline whatever Redis does.
+    private static func reapExpiredRequests(_ shared: SharedState) {
+        while true {
+            Thread.sleep(forTimeInterval: 0.025)
+            shared.condition.lock()
+            if shared.stopped {
+                shared.condition.unlock()
+                return
+            }
+            let now = ContinuousClock.now
+            var expiredQueued: [PendingReply] = []
+            var expiredSent: [PendingReply] = []
+            if shared.queueHead < shared.queue.count {
+                for request in shared.queue[shared.queueHead...] where request.deadline < now {
+                    expiredQueued.append(request.reply)
+                }
+            }
+            for request in shared.inFlight where request.deadline < now {
+                expiredSent.append(request.reply)
+            }
+            shared.condition.unlock()
+            for reply in expiredQueued { reply.resolveIfQueued(.failure(RedisError.timedOut)) }
+            for reply in expiredSent { reply.resolve(.failure(RedisError.connectionLost("no reply before the deadline"))) }
+        }
+    }
+
+    /// Whether the last attempt to use the connection succeeded.
+    public var isConnected: Bool {
+        shared.condition.lock()
+        defer { shared.condition.unlock() }
+        return shared.connected
+    }
+
+    /// Sends one command and returns its reply; an error reply is thrown as `.server`.
+    @discardableResult
+    public func send(_ command: RedisCommand, timeout: Duration? = nil) async throws -> RedisValue {
+        let reply = try await pipeline([command], timeout: timeout)[0]
+        if let message = reply.errorMessage { throw RedisError.server(message) }
+        return reply
+    }
+
+    @discardableResult
+    public func send(_ arguments: String..., timeout: Duration? = nil) async throws -> RedisValue {
+        try await send(RedisCommand(arguments), timeout: timeout)
+    }
+
+    /// Sends the commands together, in order, and returns one reply per command. Error replies are
+    /// returned as `.error` values, not thrown: the other commands of the pipeline did run.
+    public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil) async throws -> [RedisValue] {
+        precondition(!commands.isEmpty, "empty pipeline")
+        let deadline = ContinuousClock.now + (timeout ?? configuration.queueTimeout)
+        return try await withCheckedThrowingContinuation { continuation in
+            let shared = self.shared
+            let reply = PendingReply(continuation)
+            shared.condition.lock()
+            if shared.stopping {
+                shared.condition.unlock()
+                reply.resolve(.failure(RedisError.shutdown))
+                return
+            }
+            shared.queue.append(Request(commands: commands, deadline: deadline, reply: reply))
+            shared.condition.signal()
+            shared.condition.unlock()
+        }
+    }
+
+    /// Fails what is still queued, closes the connection and ends the thread.
+    public func shutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            shared.condition.lock()
+            if shared.stopped {
+                shared.condition.unlock()
+                continuation.resume()
+                return
+            }
+            shared.stopping = true
+            shared.stopWaiters.append(continuation)
+            shared.condition.signal()
+            shared.condition.unlock()
+        }
+    }
+
+    /// The worker thread's side: owns the connection.
+    private struct Worker {
+        let configuration: Configuration
+        let shared: SharedState
+        let logger: Logger
+        let metrics: (any RedisClientMetrics)?
+        var connection: HiredisConnection?
+        var nextAttempt: ContinuousClock.Instant = .now
+        var backoff: Duration
+        var lastError = "not connected yet"
+
+        init(configuration: Configuration, shared: SharedState, logger: Logger, metrics: (any RedisClientMetrics)?) {
+            self.configuration = configuration
+            self.shared = shared
+            self.logger = logger
+            self.metrics = metrics
+            self.backoff = configuration.reconnectBackoff.lowerBound
+        }
+
+        mutating func run() {
+            while true {
+                shared.condition.lock()
+                while shared.queueHead == shared.queue.count && !shared.stopping {
+                    shared.condition.wait()
+                }
+                if shared.stopping {
+                    let pending = shared.queue[shared.queueHead...]
+                    shared.queue = []
+                    shared.queueHead = 0
+                    shared.stopped = true
+                    shared.connected = false
+                    let waiters = shared.stopWaiters
+                    shared.stopWaiters = []
+                    shared.condition.unlock()
+                    for request in pending { request.reply.resolve(.failure(RedisError.shutdown)) }
+                    connection = nil
+                    for waiter in waiters { waiter.resume() }
+                    return
+                }
+                var batch: [Request] = []
+                var commandCount = 0
+                while shared.queueHead < shared.queue.count {
+                    let next = shared.queue[shared.queueHead]
+                    if !batch.isEmpty && commandCount + next.commands.count > configuration.maximumPipeline { break }
+                    batch.append(next)
+                    commandCount += next.commands.count
+                    shared.queueHead += 1
+                }
+                if shared.queueHead == shared.queue.count {
+                    shared.queue.removeAll(keepingCapacity: true)
+                    shared.queueHead = 0
+                }
+                shared.condition.unlock()
+                process(batch, commandCount: commandCount)
+            }
+        }
+
+        private mutating func process(_ batch: [Request], commandCount: Int) {
+            let now = ContinuousClock.now
+            var live: [Request] = []
+            live.reserveCapacity(batch.count)
+            for request in batch {
+                if request.deadline < now {
+                    request.reply.resolveIfQueued(.failure(RedisError.timedOut))
+                } else if !request.reply.isResolved {
+                    live.append(request)
+                }
+            }
+            guard !live.isEmpty else { return }
+
+            guard let connection = connectIfNeeded(now: now) else {
+                for request in live { request.reply.resolve(.failure(RedisError.unavailable(lastError))) }
+                return
+            }
+
+            // Claim each request as sent; one the reaper answered meanwhile is not written.
+            live.removeAll { !$0.reply.markSent() }
+            guard !live.isEmpty else { return }
+            setInFlight(live)
+            defer { setInFlight([]) }
+
+            let start = ContinuousClock.now
+            var replies: [RedisValue] = []
+            let expected = live.reduce(0) { $0 + $1.commands.count }
+            replies.reserveCapacity(expected)
+            do {
+                for request in live {
+                    for command in request.commands { try connection.append(command) }
+                }
+                for _ in 0..<expected {
+                    replies.append(try connection.readReply())
+                }
+            } catch {
+                // Everything written is now in doubt: some commands may have run.
+                lastError = "\(error)"
+                logger.warning("Redis connection lost", metadata: ["error": "\(error)", "client": "\(configuration.name)"])
+                dropConnection(at: ContinuousClock.now)
+                var offset = 0
+                for request in live {
+                    let end = offset + request.commands.count
+                    if end <= replies.count {
+                        request.reply.resolve(.success(Array(replies[offset..<end])))
+                    } else {
+                        request.reply.resolve(.failure(RedisError.connectionLost(lastError)))
+                    }
+                    offset = end
+                }
+                return
+            }
+            metrics?.recordRoundTrip(commands: replies.count, duration: ContinuousClock.now - start)
+            var offset = 0
+            for request in live {
+                let end = offset + request.commands.count
+                request.reply.resolve(.success(Array(replies[offset..<end])))
+                offset = end
+            }
+        }
+
+        private func setInFlight(_ requests: [Request]) {
+            shared.condition.lock()
+            shared.inFlight = requests
+            shared.condition.unlock()
+        }
+
+        private mutating func connectIfNeeded(now: ContinuousClock.Instant) -> HiredisConnection? {
+            if let connection { return connection }
+            guard now >= nextAttempt else { return nil }
+            do {
+                let made = try HiredisConnection(
+                    endpoint: configuration.endpoint,
+                    connectTimeout: configuration.connectTimeout,
+                    commandTimeout: configuration.commandTimeout,
+                    clientName: configuration.name)
+                connection = made
+                backoff = configuration.reconnectBackoff.lowerBound
+                setConnected(true)
+                logger.info("Redis connected", metadata: ["client": "\(configuration.name)"])
+                return made
+            } catch {
+                lastError = "\(error)"
+                scheduleRetry(after: ContinuousClock.now)
+                logger.debug("Redis connection failed", metadata: ["error": "\(error)", "client": "\(configuration.name)"])
+                return nil
+            }
+        }
+
+        private mutating func dropConnection(at now: ContinuousClock.Instant) {
+            connection = nil
+            setConnected(false)
+            // Retry on the next request: a lost connection usually means a restart, not an outage.
+            nextAttempt = now
+        }
+
+        private mutating func scheduleRetry(after now: ContinuousClock.Instant) {
+            setConnected(false)
+            nextAttempt = now + backoff
+            backoff = min(backoff * 2, configuration.reconnectBackoff.upperBound)
+        }
+
+        private func setConnected(_ value: Bool) {
+            shared.condition.lock()
+            shared.connected = value
+            shared.condition.unlock()
+            metrics?.setConnected(value)
+        }
+    }
+}
+
+extension RedisClient: Service {
+    /// Runs until graceful shutdown, then closes the connection: started first and stopped last in
+    /// a `ServiceGroup`, so the services that use it are stopped before it.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+}

@@ -1,0 +1,85 @@
+/// One entry of a Redis stream as `XREADGROUP`, `XRANGE` and `XAUTOCLAIM` answer it.
+public struct RedisStreamEntry: Sendable, Equatable {
+    public let id: String
+    /// Field/value pairs; nil when the entry was trimmed away while pending (its data is gone).
+    public let fields: [(String, String)]?
+
+    public init(id: String, fields: [(String, String)]?) {
+        self.id = id
+        self.fields = fields
+    }
+
+    public static func == (a: RedisStreamEntry, b: RedisStreamEntry) -> Bool {
+        a.id == b.id && a.fields?.map(\.0) == b.fields?.map(\.0) && a.fields?.map(\.1) == b.fields?.map(\.1)
+    }
+
+    /// Parses `[[id, [f, v, …]], …]`.
+    public static func list(from value: RedisValue) throws(RedisError) -> [RedisStreamEntry] {
+        guard case .array(let items) = value else {
+            if value.isNull { return [] }
+            throw .unexpectedReply("stream entry list")
+        }
+        var entries: [RedisStreamEntry] = []
+        entries.reserveCapacity(items.count)
+        for item in items {
+            guard case .array(let parts) = item, parts.count == 2, let id = parts[0].string else {
+                throw .unexpectedReply("stream entry")
+            }
+            switch parts[1] {
+            case .null:
+                entries.append(RedisStreamEntry(id: id, fields: nil))
+            case .array(let flat):
+                var fields: [(String, String)] = []
+                fields.reserveCapacity(flat.count / 2)
+                var i = 0
+                while i + 1 < flat.count {
+                    fields.append((flat[i].string ?? "", flat[i + 1].string ?? ""))
+                    i += 2
+                }
+                entries.append(RedisStreamEntry(id: id, fields: fields))
+            default:
+                throw .unexpectedReply("stream entry fields")
+            }
+        }
+        return entries
+    }
+
+    /// Parses the answer of `XREADGROUP`/`XREAD` for one stream: `[[stream, [entries]]]`, or null on timeout.
+    public static func fromRead(_ value: RedisValue) throws(RedisError) -> [RedisStreamEntry] {
+        if value.isNull { return [] }
+        guard case .array(let streams) = value else { throw .unexpectedReply("XREADGROUP") }
+        var all: [RedisStreamEntry] = []
+        for stream in streams {
+            guard case .array(let pair) = stream, pair.count == 2 else { throw .unexpectedReply("XREADGROUP stream") }
+            all += try list(from: pair[1])
+        }
+        return all
+    }
+}
+
+/// A stream entry id `ms-seq`, ordered as Redis orders them.
+public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let milliseconds: UInt64
+    public let sequence: UInt64
+
+    public init(milliseconds: UInt64, sequence: UInt64) {
+        self.milliseconds = milliseconds
+        self.sequence = sequence
+    }
+
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "-", maxSplits: 1)
+        guard let ms = UInt64(parts[0]) else { return nil }
+        let seq = parts.count == 2 ? UInt64(parts[1]) : 0
+        guard let seq else { return nil }
+        self.init(milliseconds: ms, sequence: seq)
+    }
+
+    public static let zero = StreamID(milliseconds: 0, sequence: 0)
+
+    public var description: String { "\(milliseconds)-\(sequence)" }
+
+    public static func < (a: StreamID, b: StreamID) -> Bool {
+        (a.milliseconds, a.sequence) < (b.milliseconds, b.sequence)
+    }
+}
