@@ -30,8 +30,8 @@ public struct RedisKeyspace: Sendable, Hashable {
     /// The random salt of the cookieless visitor id for one UTC day, shared by every gateway.
     public func visitorSalt(day: String) -> String { "\(prefix):salt:\(day)" }
 
-    /// Hash of consumer heartbeats (`group:consumer` → milliseconds), read by the gateway's readiness.
-    public var consumerHeartbeats: String { "\(prefix):consumers:heartbeats" }
+    /// Set (with a short expiry) by every live consumer of `group`; the gateway's readiness reads it.
+    public func consumerAlive(group: String) -> String { "\(prefix):alive:\(group)" }
 
     /// Stream of entries the consumers could not process, with the reason (never silently dropped).
     public var deadLetters: String { "\(prefix):events:dead" }

@@ -1,0 +1,30 @@
+import AggregatorKit
+import AnalyticsCore
+import Logging
+import ServiceLifecycle
+import ServiceSupport
+import UnixSignals
+
+/// `analytics-aggregator`: the `aggregator` consumer group, keeping the Redis aggregates exact.
+@main
+struct AggregatorMain {
+    static func main() async throws {
+        let (configuration, positional, logger) = ServiceBootstrap.load(process: "analytics-aggregator")
+        guard positional.isEmpty else {
+            ServiceBootstrap.fail("analytics-aggregator", "unexpected arguments \(positional); see --help")
+        }
+        let aggregator = AggregatorApplication(configuration: configuration, logger: logger)
+        logger.info(
+            "aggregator starting",
+            metadata: [
+                "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
+                "redis": "\(configuration.redisURL.redacted)",
+            ])
+        let group = ServiceGroup(
+            configuration: .init(
+                services: aggregator.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,202 @@
+import AnalyticsCore
+import Logging
+import RedisClient
+import ServiceLifecycle
+import ServiceSupport
+import Synchronization
+
+/// The `aggregator` consumer group's worker: reads the stream in batches and applies each batch with
+/// `AggregationScript`, which counts and acknowledges in one atomic step (exactly once, whatever
+/// crashes). At start it first finishes its own pending entries; periodically it claims entries left
+/// pending by dead consumers; then it publishes a compact update for the WSHub.
+public final class AggregatorConsumer: Service, Sendable {
+    public static let group = "aggregator"
+
+    public struct Settings: Sendable {
+        public var consumerName: String
+        public var keyspace: RedisKeyspace
+        public var activeWindowMilliseconds: Int64
+        public var batchSize = 2000
+        public var block: Duration = .seconds(1)
+        /// An entry pending this long with another consumer is presumed abandoned and claimed.
+        public var claimIdle: Duration = .seconds(30)
+        public var claimInterval: Duration = .seconds(5)
+        public var housekeepingInterval: Duration = .seconds(2)
+        public var themeCap = 1000
+
+        public init(consumerName: String, keyspace: RedisKeyspace, activeWindowSeconds: Int) {
+            self.consumerName = consumerName
+            self.keyspace = keyspace
+            self.activeWindowMilliseconds = Int64(activeWindowSeconds) * 1000
+        }
+    }
+
+    let settings: Settings
+    /// Blocking reads (`XREADGROUP … BLOCK`) only: its socket timeout exceeds the BLOCK time.
+    let reader: RedisClient
+    /// Scripts, publications and housekeeping.
+    let writer: RedisClient
+    let metrics: AggregatorMetrics
+    let health: StreamHealth
+    let logger: Logger
+    /// Updated at the end of every loop iteration: the proof of life for `/healthz` and the watchdog.
+    let lastProgress = Mutex(ContinuousClock.now)
+
+    public init(settings: Settings, reader: RedisClient, writer: RedisClient, metrics: AggregatorMetrics, health: StreamHealth, logger: Logger) {
+        self.settings = settings
+        self.reader = reader
+        self.writer = writer
+        self.metrics = metrics
+        self.health = health
+        self.logger = logger
+    }
+
+    /// Seconds since the loop last made progress (read, applied or idled through a BLOCK).
+    public var secondsSinceProgress: Double {
+        let elapsed = ContinuousClock.now - lastProgress.withLock { $0 }
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    public func run() async throws {
+        let stopping = Mutex(false)
+        try await withGracefulShutdownHandler {
+            var needsPendingRecovery = true
+            var lastClaim = ContinuousClock.now
+            var lastHousekeeping = ContinuousClock.now - settings.housekeepingInterval
+            var backoff: Duration = .milliseconds(100)
+            while !stopping.withLock({ $0 }) && !Task.isCancelled {
+                do {
+                    if needsPendingRecovery {
+                        try await ensureGroup()
+                        try await recoverPending()
+                        needsPendingRecovery = false
+                    }
+                    if ContinuousClock.now - lastClaim >= settings.claimInterval {
+                        try await claimAbandoned()
+                        lastClaim = ContinuousClock.now
+                    }
+                    if ContinuousClock.now - lastHousekeeping >= settings.housekeepingInterval {
+                        try await housekeeping()
+                        lastHousekeeping = ContinuousClock.now
+                    }
+                    let entries = try await read(from: ">")
+                    if !entries.isEmpty {
+                        try await apply(entries)
+                    }
+                    backoff = .milliseconds(100)
+                    lastProgress.withLock { $0 = .now }
+                } catch {
+                    metrics.recordError()
+                    logger.warning("aggregator loop failed; retrying", metadata: ["error": "\(error)"])
+                    // After a lost connection a read may have been delivered to us and not answered:
+                    // it sits in our pending list, so recover it before reading new entries.
+                    needsPendingRecovery = true
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(2))
+                }
+            }
+            logger.info("aggregator stopped", metadata: ["consumer": "\(settings.consumerName)"])
+        } onGracefulShutdown: {
+            // The current batch is finished and acknowledged; the loop then ends.
+            stopping.withLock { $0 = true }
+        }
+    }
+
+    /// Creates the group at the start of the stream (so events published before the first
+    /// aggregator ran are counted too).
+    func ensureGroup() async throws {
+        let reply = try await writer.pipeline([
+            RedisCommand("XGROUP", "CREATE", settings.keyspace.stream, Self.group, "0", "MKSTREAM")
+        ])[0]
+        if let message = reply.errorMessage, !message.hasPrefix("BUSYGROUP") {
+            throw RedisError.server(message)
+        }
+    }
+
+    /// Re-reads and applies this consumer's own pending entries (delivered before a crash).
+    func recoverPending() async throws {
+        var recovered = 0
+        while true {
+            let entries = try await read(from: "0", block: false)
+            if entries.isEmpty { break }
+            try await apply(entries)
+            recovered += entries.count
+        }
+        if recovered > 0 {
+            logger.info("recovered pending entries", metadata: ["entries": "\(recovered)"])
+        }
+    }
+
+    /// Takes over entries pending too long with other (dead) consumers and applies them.
+    func claimAbandoned() async throws {
+        var cursor = "0-0"
+        repeat {
+            let reply = try await writer.send(
+                "XAUTOCLAIM", settings.keyspace.stream, Self.group, settings.consumerName,
+                String(settings.claimIdle.components.seconds * 1000), cursor, "COUNT", String(settings.batchSize))
+            guard let parts = reply.array, parts.count >= 2, let next = parts[0].string else {
+                throw RedisError.unexpectedReply("XAUTOCLAIM")
+            }
+            let entries = try RedisStreamEntry.list(from: parts[1])
+            if !entries.isEmpty {
+                logger.info("claimed abandoned entries", metadata: ["entries": "\(entries.count)"])
+                try await apply(entries)
+            }
+            cursor = next
+        } while cursor != "0-0"
+    }
+
+    func read(from id: String, block: Bool = true) async throws -> [RedisStreamEntry] {
+        var command = RedisCommand("XREADGROUP", "GROUP", Self.group, settings.consumerName, "COUNT", String(settings.batchSize))
+        if block {
+            command.append("BLOCK")
+            command.append(String(settings.block.components.seconds * 1000 + settings.block.components.attoseconds / 1_000_000_000_000_000))
+        }
+        command.append(contentsOf: ["STREAMS", settings.keyspace.stream, id])
+        let reply = try await reader.send(command, timeout: settings.block + .seconds(5))
+        return try RedisStreamEntry.fromRead(reply)
+    }
+
+    /// Applies one batch atomically, then reports it (metrics, realtime channel).
+    @discardableResult
+    public func apply(_ raw: [RedisStreamEntry]) async throws -> AggregationOutcome {
+        let start = ContinuousClock.now
+        let batch = AggregationBatch(raw)
+        let now = EpochClock.milliseconds()
+        let input = batch.scriptInput(
+            keyspace: settings.keyspace, group: Self.group, activeWindowMilliseconds: settings.activeWindowMilliseconds,
+            themeCap: settings.themeCap, today: TimeBucket(epochMilliseconds: now))
+        let reply = try await AggregationScript.script.run(
+            on: writer, keys: input.keys, arguments: input.arguments, timeout: .seconds(10))
+        let outcome = try AggregationOutcome(reply)
+        for dead in batch.dead {
+            logger.error("stream entry sent to the dead-letter stream", metadata: ["entry": "\(dead.streamID)", "reason": "\(dead.reason)"])
+        }
+        let counted = zip(batch.entries, outcome.applied).filter(\.1).map(\.0)
+        if !counted.isEmpty {
+            var publish = RedisCommand("PUBLISH", settings.keyspace.realtimeChannel)
+            publish.append(RealtimeUpdate.message(
+                events: counted, currentVisitors: outcome.currentVisitors, uniqueToday: outcome.uniqueToday, nowMilliseconds: now))
+            // Live updates are best effort: the counts are already safe.
+            if (try? await writer.send(publish)) == nil {
+                logger.debug("realtime update not published")
+            }
+        }
+        metrics.record(batch: batch, outcome: outcome, duration: ContinuousClock.now - start)
+        return outcome
+    }
+
+    /// Proof of life for the gateway's readiness, the active window trimmed even without traffic,
+    /// and the stream gauges.
+    func housekeeping() async throws {
+        let cutoff = EpochClock.milliseconds() - settings.activeWindowMilliseconds
+        let replies = try await writer.pipeline([
+            RedisCommand("SET", settings.keyspace.consumerAlive(group: Self.group), settings.consumerName, "PX", "15000"),
+            RedisCommand("ZREMRANGEBYSCORE", settings.keyspace.activeVisitors, "-inf", String(cutoff)),
+            RedisCommand("ZCARD", settings.keyspace.activeVisitors),
+        ])
+        if let message = replies.compactMap(\.errorMessage).first { throw RedisError.server(message) }
+        metrics.setCurrentVisitors(replies[2].int ?? 0)
+        try await health.refresh()
+    }
+}

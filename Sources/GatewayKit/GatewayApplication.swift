@@ -1,0 +1,171 @@
+import AnalyticsCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import RedisClient
+import ServiceLifecycle
+import ServiceSupport
+
+/// Assembles the gateway: its Redis clients, the router with every route of PRODUCT.md's HTTP table
+/// that reads Redis, the middleware, and the services in start order (clients first, stopped last).
+public struct GatewayApplication {
+    /// The consumer groups whose liveness `/readyz` requires.
+    public static let requiredConsumerGroups = ["aggregator"]
+
+    static let routes: [(endpoint: String, method: String)] = [
+        ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),
+        ("/api/analytics/themes", "GET"), ("/api/analytics/letters", "GET"), ("/metrics", "GET"), ("/healthz", "GET"),
+        ("/readyz", "GET"), ("/", "GET"),
+    ]
+
+    public let services: [any Service]
+    public let registry: MetricsRegistry
+
+    public init(configuration: AnalyticsConfiguration, logger: Logger) {
+        let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
+        self.registry = registry
+        let publishRedis = RedisClient(
+            configuration, name: "gateway-publish", logger: logger,
+            metrics: PrometheusRedisClientMetrics(registry: registry, client: "gateway-publish")
+        ) {
+            $0.commandTimeout = .seconds(1)
+            $0.queueTimeout = .milliseconds(800)
+        }
+        let queryRedis = RedisClient(
+            configuration, name: "gateway-query", logger: logger,
+            metrics: PrometheusRedisClientMetrics(registry: registry, client: "gateway-query")
+        ) {
+            $0.commandTimeout = .seconds(1)
+            $0.queueTimeout = .milliseconds(800)
+        }
+        let keyspace = configuration.keyspace
+        let metrics = GatewayMetrics(registry: registry, routes: Self.routes)
+        let publisher = EventPublisher(redis: publishRedis, keyspace: keyspace)
+        let ingest = EventIngest(
+            publisher: publisher,
+            visitors: VisitorIdentifier(
+                cookiesEnabled: configuration.cookies, salts: DailySaltStore(redis: queryRedis, keyspace: keyspace)),
+            addresses: ClientAddressResolver(trustedProxies: configuration.trustedProxies),
+            limiter: ClientRateLimiter(limitPerMinute: configuration.rateLimitPerMinute),
+            metrics: metrics)
+        let recorder = PageviewRecorder(publisher: publisher, metrics: metrics, logger: logger)
+        let stats = StatsReader(redis: queryRedis, keyspace: keyspace, activeWindowSeconds: configuration.activeWindowSeconds)
+        let readiness = ReadinessProbe(redis: queryRedis, keyspace: keyspace, requiredGroups: Self.requiredConsumerGroups)
+
+        let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        router.add(middleware: TrackingMiddleware(ingest: ingest, recorder: recorder))
+        Self.addRoutes(to: router, ingest: ingest, stats: stats, readiness: readiness, registry: registry, logger: logger)
+
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "analytics-gateway"),
+            logger: logger)
+        services = [publishRedis, queryRedis, recorder, app]
+    }
+
+    static func addRoutes(
+        to router: Router<GatewayRequestContext>, ingest: EventIngest, stats: StatsReader, readiness: ReadinessProbe,
+        registry: MetricsRegistry, logger: Logger
+    ) {
+        router.post("/api/analytics/event") { request, context in
+            await ingest.handle(request, context: context)
+        }
+        router.get("/api/analytics/realtime") { _, _ in
+            await unavailableOnFailure(logger) {
+                let r = try await stats.realtime()
+                var data = JSONText()
+                data.raw("{")
+                data.field("current_visitors", Int64(r.currentVisitors))
+                data.raw(",")
+                data.field("unique_today", Int64(r.uniqueToday))
+                data.raw(",")
+                data.field("timestamp", r.timestamp)
+                data.raw("}")
+                return JSONResponse.success(data: data)
+            }
+        }
+        router.get("/api/analytics/stats") { request, _ in
+            guard let period = period(of: request) else { return badPeriod }
+            return await unavailableOnFailure(logger) {
+                let s = try await stats.stats(period)
+                var data = JSONText()
+                data.raw("{")
+                data.field("period", period.rawValue)
+                data.raw(",")
+                data.field("total_events", Int64(s.totalEvents))
+                data.raw(",")
+                data.field("letters_generated", Int64(s.lettersGenerated))
+                data.raw(",")
+                data.field("unique_visitors", Int64(s.uniqueVisitors))
+                data.raw("}")
+                return JSONResponse.success(data: data)
+            }
+        }
+        router.get("/api/analytics/letters") { request, _ in
+            guard let period = period(of: request) else { return badPeriod }
+            return await unavailableOnFailure(logger) {
+                let letters = try await stats.letters(period)
+                var data = JSONText()
+                data.raw("{")
+                data.field("period", period.rawValue)
+                data.raw(",")
+                data.field("letters_generated", Int64(letters))
+                data.raw("}")
+                return JSONResponse.success(data: data)
+            }
+        }
+        router.get("/api/analytics/themes") { request, _ in
+            let limit = themeLimit(request.uri.queryParameters.get("limit"))
+            return await unavailableOnFailure(logger) {
+                let themes = try await stats.topThemes(limit: limit)
+                var data = JSONText()
+                data.raw("[")
+                for (i, t) in themes.enumerated() {
+                    if i > 0 { data.raw(",") }
+                    data.raw("{")
+                    data.field("theme", t.theme)
+                    data.raw(",")
+                    data.field("views", Int64(t.views))
+                    data.raw("}")
+                }
+                data.raw("]")
+                return JSONResponse.success(data: data)
+            }
+        }
+        AdminServer.addRoutes(to: router, registry: registry) { nil }
+        router.get("/readyz") { _, _ in
+            let problems = await readiness.problems()
+            return AdminServer.healthResponse(problems.isEmpty ? nil : problems.joined(separator: "; "))
+        }
+        router.get("/") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: HomePage.html)))
+        }
+    }
+
+    static let badPeriod = JSONResponse.error("period: must be day, week or month", status: .badRequest)
+
+    /// `period` defaults to `day`; anything but day, week or month is refused.
+    static func period(of request: Request) -> Period? {
+        guard let raw = request.uri.queryParameters.get("period") else { return .day }
+        return Period(rawValue: raw)
+    }
+
+    /// `limit` 1–20, default 5; out of range or not a number → 5.
+    static func themeLimit(_ raw: String?) -> Int {
+        guard let raw, let n = Int(raw), (1...20).contains(n) else { return 5 }
+        return n
+    }
+
+    static func unavailableOnFailure(_ logger: Logger, _ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch {
+            logger.warning("statistics read failed", metadata: ["error": "\(error)"])
+            return JSONResponse.error("statistics unavailable: \(error)", status: .serviceUnavailable, retryAfter: 1)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import AnalyticsCore
+import Prometheus
+import ServiceSupport
+
+/// The gateway's Prometheus metrics. The business metrics fed by counted events live in the
+/// aggregator (which counts each event exactly once); the gateway reports what it accepted,
+/// refused and how fast it answered.
+public final class GatewayMetrics: Sendable {
+    public let registry: MetricsRegistry
+    private let accepted: [EventSource: Counter]
+    private let rejected: [String: Counter]
+    private let publishFailures: [String: Counter]
+    private let rateLimited: Counter
+    private let pageviewsDropped: Counter
+    private let publishDuration: DurationHistogram
+    private let requestDurations: [String: DurationHistogram]
+    private let otherRequests: DurationHistogram
+    private let routeKeys: Set<String>
+
+    public enum EventSource: String, Sendable, CaseIterable {
+        case api, pageview
+    }
+
+    /// - Parameter routes: the `(endpoint, method)` pairs of the router (the bounded label set).
+    public init(registry: MetricsRegistry, routes: [(endpoint: String, method: String)]) {
+        self.registry = registry
+        let p = registry.prometheus
+        var accepted: [EventSource: Counter] = [:]
+        for source in EventSource.allCases {
+            accepted[source] = p.makeCounter(
+                name: "analytics_gateway_events_accepted_total", labels: [("source", source.rawValue)],
+                help: "Events the gateway put on the stream (answered 201, or recorded as pageviews)")
+        }
+        self.accepted = accepted
+        var rejected: [String: Counter] = [:]
+        for rule in EventRules.ruleNames {
+            rejected[rule] = p.makeCounter(
+                name: "analytics_gateway_events_rejected_total", labels: [("rule", rule)],
+                help: "Events refused with a 4xx, by the rule they broke")
+        }
+        self.rejected = rejected
+        var failures: [String: Counter] = [:]
+        for reason in ["unavailable", "in_doubt"] {
+            failures[reason] = p.makeCounter(
+                name: "analytics_gateway_publish_failures_total", labels: [("reason", reason)],
+                help: "Events answered 503 because Redis was unavailable or the outcome of the XADD is unknown")
+        }
+        self.publishFailures = failures
+        rateLimited = p.makeCounter(
+            name: "analytics_gateway_rate_limited_total", help: "Events refused with 429 by the per-client rate limit")
+        pageviewsDropped = p.makeCounter(
+            name: "analytics_gateway_pageviews_dropped_total",
+            help: "Pageviews of the tracking middleware that could not be put on the stream after retries")
+        publishDuration = p.makeDurationHistogram(
+            name: "analytics_gateway_publish_duration_seconds", buckets: MetricsRegistry.latencyBuckets,
+            help: "Time for an event to be accepted by Redis (XADD answered)")
+        let durationName = registry.business("analytics_request_duration_seconds")
+        let durationHelp = "Duration of analytics API requests"
+        var durations: [String: DurationHistogram] = [:]
+        for route in routes {
+            durations["\(route.method) \(route.endpoint)"] = p.makeDurationHistogram(
+                name: durationName, labels: [("endpoint", route.endpoint), ("method", route.method)],
+                buckets: MetricsRegistry.latencyBuckets, help: durationHelp)
+        }
+        requestDurations = durations
+        routeKeys = Set(durations.keys)
+        otherRequests = p.makeDurationHistogram(
+            name: durationName, labels: [("endpoint", "other"), ("method", "other")],
+            buckets: MetricsRegistry.latencyBuckets, help: durationHelp)
+    }
+
+    public func recordAccepted(_ source: EventSource) { accepted[source]?.increment() }
+    public func recordRejected(rule: String) { rejected[rule]?.increment() }
+    public func recordRateLimited() { rateLimited.increment() }
+    public func recordPageviewDropped() { pageviewsDropped.increment() }
+    public func recordPublish(_ duration: Duration) { publishDuration.record(duration) }
+
+    public func recordPublishFailure(_ failure: EventPublisher.Failure) {
+        switch failure {
+        case .unavailable: publishFailures["unavailable"]?.increment()
+        case .inDoubt: publishFailures["in_doubt"]?.increment()
+        }
+    }
+
+    public func recordRequest(endpoint: String?, method: String, duration: Duration) {
+        guard let endpoint else {
+            otherRequests.record(duration)
+            return
+        }
+        (requestDurations["\(method) \(endpoint)"] ?? otherRequests).record(duration)
+    }
+}

@@ -1,0 +1,60 @@
+import AnalyticsCore
+import HTTPTypes
+import Hummingbird
+
+/// Times every request into `<namespace>_analytics_request_duration_seconds{endpoint,method}`,
+/// labelled by the matched route (a bounded set), not by the raw path.
+struct RequestMetricsMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let metrics: GatewayMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        defer {
+            metrics.recordRequest(endpoint: context.endpointPath, method: request.method.rawValue, duration: ContinuousClock.now - start)
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Records a `pageview` for every `GET` answered with an HTML page (see `PageviewPolicy`), after
+/// the handler ran and without awaiting the publish; sets the visitor cookie on that page.
+struct TrackingMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let ingest: EventIngest
+    let recorder: PageviewRecorder
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .get, PageviewPolicy.mayBePageview(path: request.uri.path) else {
+            return try await next(request, context)
+        }
+        var response = try await next(request, context)
+        guard PageviewPolicy.isPage(status: Int(response.status.code), contentType: response.headers[.contentType]) else {
+            return response
+        }
+        let now = EpochClock.milliseconds()
+        let userAgent = request.headers[.userAgent] ?? ""
+        // Only the values are captured: the request and its context are not used after we return.
+        guard let identity = try? await ingest.identify(request: request, context: context, nowMilliseconds: now) else {
+            return response
+        }
+        if identity.setCookie {
+            response.headers[.setCookie] = VisitorIdentifier.setCookieHeader(for: identity.visitorID)
+        }
+        var data = JSONText(capacity: 96 + userAgent.utf8.count)
+        data.raw("{")
+        data.field("path", String(request.uri.path.unicodeScalars.prefix(EventRules.maximumURLLength)))
+        data.raw(",")
+        data.field("method", "GET")
+        data.raw(",")
+        data.field("user_agent", String(userAgent.unicodeScalars.prefix(512)))
+        data.raw("}")
+        let pageURL = String(request.uri.description.unicodeScalars.prefix(EventRules.maximumURLLength))
+        let referrer = request.headers[.referer].map { String($0.unicodeScalars.prefix(EventRules.maximumURLLength)) }
+        recorder.record(AnalyticsEvent(
+            id: ingest.ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: DomainEvent.pageview,
+            eventData: data.string, pageURL: pageURL.contains("\u{0}") ? nil : pageURL,
+            referrer: referrer?.contains("\u{0}") == true ? nil : referrer, createdAt: now))
+        return response
+    }
+}

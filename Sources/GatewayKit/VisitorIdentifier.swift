@@ -1,0 +1,100 @@
+import AnalyticsCore
+import Crypto
+import Foundation
+import RedisClient
+import Synchronization
+
+/// Who sent a request: the visitor id of a valid first-party cookie, or the cookieless id — a keyed
+/// hash of the day's random salt, the client address and the user agent — which stays stable for a
+/// visitor within a UTC day and cannot be traced back to the address.
+public struct VisitorIdentity: Sendable, Equatable {
+    public let visitorID: UUID
+    /// The cookie to set: the request had no valid cookie and cookies are on.
+    public let setCookie: Bool
+}
+
+public struct VisitorIdentifier: Sendable {
+    public static let cookieName = "analytics_vid"
+    /// A year; the id is pseudonymous and first-party.
+    public static let cookieMaxAge = 365 * 86_400
+
+    public let cookiesEnabled: Bool
+    let salts: DailySaltStore
+
+    public init(cookiesEnabled: Bool, salts: DailySaltStore) {
+        self.cookiesEnabled = cookiesEnabled
+        self.salts = salts
+    }
+
+    /// The visitor id carried by a `Cookie` header, if well-formed.
+    public static func visitorID(fromCookieHeader header: String?) -> UUID? {
+        guard let header else { return nil }
+        for part in header.split(separator: ";") {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == cookieName else { continue }
+            let value = pair[1].trimmingCharacters(in: .whitespaces)
+            guard value.utf8.count == 36, let id = UUID(uuidString: value) else { return nil }
+            return id
+        }
+        return nil
+    }
+
+    /// The cookieless id: HMAC-SHA256(salt, address ‖ 0 ‖ user agent), truncated to a UUID
+    /// (version 8, "custom").
+    public static func cookielessID(salt: SymmetricKey, clientAddress: IPAddress?, userAgent: String) -> UUID {
+        var message = clientAddress?.bytes ?? []
+        message.append(0)
+        message.append(contentsOf: userAgent.utf8)
+        let mac = HMAC<SHA256>.authenticationCode(for: message, using: salt)
+        var bytes = Array(mac.prefix(16))
+        bytes[6] = bytes[6] & 0x0F | 0x80
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        return UUID(uuid: (
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+
+    public func identify(cookieHeader: String?, clientAddress: IPAddress?, userAgent: String, nowMilliseconds: Int64)
+        async throws -> VisitorIdentity
+    {
+        if let id = Self.visitorID(fromCookieHeader: cookieHeader) {
+            return VisitorIdentity(visitorID: id, setCookie: false)
+        }
+        let salt = try await salts.salt(for: TimeBucket(epochMilliseconds: nowMilliseconds).dayName)
+        let id = Self.cookielessID(salt: salt, clientAddress: clientAddress, userAgent: userAgent)
+        return VisitorIdentity(visitorID: id, setCookie: cookiesEnabled)
+    }
+
+    public static func setCookieHeader(for id: UUID) -> String {
+        "\(cookieName)=\(id.lowercasedString); Path=/; Max-Age=\(cookieMaxAge); SameSite=Lax; HttpOnly"
+    }
+}
+
+/// The cookieless salt of each UTC day, random, created once in Redis by whichever gateway asks
+/// first (`SET NX`), so that every gateway instance derives the same id; it expires after two days.
+public final class DailySaltStore: Sendable {
+    private let redis: RedisClient
+    private let keyspace: RedisKeyspace
+    private let cached = Mutex<(day: String, key: SymmetricKey)?>(nil)
+
+    public init(redis: RedisClient, keyspace: RedisKeyspace) {
+        self.redis = redis
+        self.keyspace = keyspace
+    }
+
+    public func salt(for day: String) async throws -> SymmetricKey {
+        if let hit = cached.withLock({ $0 }), hit.day == day { return hit.key }
+        let key = keyspace.visitorSalt(day: day)
+        let candidate = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        var set = RedisCommand("SET", key)
+        set.append(candidate)
+        set.append(contentsOf: ["NX", "EX", "172800"])
+        let replies = try await redis.pipeline([set, RedisCommand("GET", key)])
+        guard case .bulk(let bytes) = replies[1], bytes.count == 32 else {
+            throw RedisError.unexpectedReply("salt \(key)")
+        }
+        let symmetric = SymmetricKey(data: bytes)
+        cached.withLock { $0 = (day, symmetric) }
+        return symmetric
+    }
+}

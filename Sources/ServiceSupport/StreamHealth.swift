@@ -1,0 +1,87 @@
+import AnalyticsCore
+import Prometheus
+import RedisClient
+
+/// The health of the event stream as Prometheus gauges: its length, and per consumer group the lag
+/// (entries not yet delivered), pending entries (delivered, not acknowledged) and consumers.
+public final class StreamHealth: Sendable {
+    /// The groups of the service; their gauges always exist (at 0 before the group does).
+    public static let knownGroups = ["aggregator", "archiver"]
+
+    private let redis: RedisClient
+    private let keyspace: RedisKeyspace
+    private let length: Gauge
+    private let lag: [String: Gauge]
+    private let pending: [String: Gauge]
+    private let consumers: [String: Gauge]
+
+    public init(redis: RedisClient, keyspace: RedisKeyspace, registry: MetricsRegistry) {
+        self.redis = redis
+        self.keyspace = keyspace
+        let p = registry.prometheus
+        length = p.makeGauge(name: "analytics_stream_length", help: "Entries in the event stream (XLEN)")
+        var lag: [String: Gauge] = [:]
+        var pending: [String: Gauge] = [:]
+        var consumers: [String: Gauge] = [:]
+        for group in Self.knownGroups {
+            lag[group] = p.makeGauge(
+                name: "analytics_stream_group_lag", labels: [("group", group)],
+                help: "Entries of the stream not yet delivered to the consumer group")
+            pending[group] = p.makeGauge(
+                name: "analytics_stream_group_pending", labels: [("group", group)],
+                help: "Entries delivered to the consumer group and not yet acknowledged")
+            consumers[group] = p.makeGauge(
+                name: "analytics_stream_group_consumers", labels: [("group", group)],
+                help: "Consumers known to the consumer group")
+        }
+        self.lag = lag
+        self.pending = pending
+        self.consumers = consumers
+    }
+
+    public struct GroupInfo: Sendable, Equatable {
+        public var name: String
+        public var consumers: Int
+        public var pending: Int
+        public var lastDeliveredID: String
+        /// nil when Redis cannot tell (after some deletions).
+        public var lag: Int?
+    }
+
+    /// `XINFO GROUPS`, parsed; empty when the stream does not exist yet.
+    public static func groups(of stream: String, on redis: RedisClient) async throws -> [GroupInfo] {
+        let reply = try await redis.pipeline([RedisCommand("XINFO", "GROUPS", stream)])[0]
+        if let message = reply.errorMessage {
+            if message.contains("no such key") { return [] }
+            throw RedisError.server(message)
+        }
+        guard let groups = reply.array else { throw RedisError.unexpectedReply("XINFO GROUPS") }
+        return groups.compactMap { group -> GroupInfo? in
+            guard let flat = group.array else { return nil }
+            var fields: [String: RedisValue] = [:]
+            var i = 0
+            while i + 1 < flat.count {
+                fields[flat[i].string ?? ""] = flat[i + 1]
+                i += 2
+            }
+            guard let name = fields["name"]?.string else { return nil }
+            return GroupInfo(
+                name: name, consumers: fields["consumers"]?.int ?? 0, pending: fields["pending"]?.int ?? 0,
+                lastDeliveredID: fields["last-delivered-id"]?.string ?? "0-0", lag: fields["lag"]?.int)
+        }
+    }
+
+    /// Reads the stream's state and updates the gauges.
+    public func refresh() async throws {
+        let xlen = try await redis.send("XLEN", keyspace.stream).int ?? 0
+        length.set(to: Double(xlen))
+        let groups = try await Self.groups(of: keyspace.stream, on: redis)
+        for info in groups {
+            guard let lagGauge = lag[info.name] else { continue }
+            // Unknown lag (Redis 7 after deletions) is reported as the whole stream: never as 0.
+            lagGauge.set(to: Double(info.lag ?? xlen))
+            pending[info.name]?.set(to: Double(info.pending))
+            consumers[info.name]?.set(to: Double(info.consumers))
+        }
+    }
+}
