@@ -61,7 +61,7 @@ public final class AggregatorConsumer: Service, Sendable {
         let stopping = Mutex(false)
         try await withGracefulShutdownHandler {
             var needsPendingRecovery = true
-            var lastClaim = ContinuousClock.now
+            var lastClaim = ContinuousClock.now - settings.claimInterval
             var lastHousekeeping = ContinuousClock.now - settings.housekeepingInterval
             var backoff: Duration = .milliseconds(100)
             while !stopping.withLock({ $0 }) && !Task.isCancelled {

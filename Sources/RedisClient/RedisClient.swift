@@ -246,7 +246,7 @@ public final class RedisClient: Sendable {
                 }
             } catch {
                 // Everything written is now in doubt: some commands may have run.
-                lastError = "\(error)"
+                if case .connectionLost(let reason) = error { lastError = reason } else { lastError = "\(error)" }
                 logger.warning("Redis connection lost", metadata: ["error": "\(error)", "client": "\(configuration.name)"])
                 dropConnection(at: ContinuousClock.now)
                 var offset = 0
@@ -291,7 +291,7 @@ public final class RedisClient: Sendable {
                 logger.info("Redis connected", metadata: ["client": "\(configuration.name)"])
                 return made
             } catch {
-                lastError = "\(error)"
+                if case .unavailable(let reason) = error { lastError = reason } else { lastError = "\(error)" }
                 scheduleRetry(after: ContinuousClock.now)
                 logger.debug("Redis connection failed", metadata: ["error": "\(error)", "client": "\(configuration.name)"])
                 return nil

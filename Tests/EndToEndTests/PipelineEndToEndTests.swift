@@ -1,0 +1,218 @@
+import AnalyticsCore
+import Foundation
+import RedisClient
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `analytics-gateway` and `analytics-aggregator` executables against a throwaway Redis.
+@Suite("Gateway and aggregator end to end")
+struct PipelineEndToEndTests {
+    final class Stack: Sendable {
+        let redis: RedisServer
+        let client: RedisClient
+        let gateway: ServiceProcess
+        let aggregator: ServiceProcess
+        let http: HTTPTestClient
+        let adminPort: Int
+        let keyspace = RedisKeyspace()
+
+        init(rateLimit: Int = 0) async throws {
+            redis = try await RedisServer()
+            client = redis.client(name: "e2e")
+            let httpPort = FreePort.next()
+            adminPort = FreePort.next()
+            let environment = [
+                "ANALYTICS_REDIS_URL": redis.url, "ANALYTICS_HTTP_PORT": String(httpPort),
+                "ANALYTICS_ADMIN_PORT": String(adminPort), "ANALYTICS_RATE_LIMIT": String(rateLimit),
+                "ANALYTICS_CONSUMER_NAME": "e2e-aggregator", "ANALYTICS_LOG_LEVEL": "info",
+            ]
+            gateway = try ServiceProcess(.gateway, environment: environment, directory: redis.directory.url)
+            aggregator = try ServiceProcess(.aggregator, environment: environment, directory: redis.directory.url)
+            http = HTTPTestClient(port: httpPort)
+            let http = self.http
+            guard await eventually(timeout: .seconds(20), { (try? await http.get("/readyz"))?.status == 200 }) else {
+                throw TestSupportError("stack not ready\n\(gateway.output)\n\(aggregator.output)")
+            }
+        }
+
+        /// Sum of every day counter: exact whatever UTC midnight the test runs across.
+        func countedEvents() async throws -> Int {
+            let keys = try await client.send("KEYS", "\(keyspace.prefix):stats:day:*:total_events").array?.compactMap(\.string) ?? []
+            var total = 0
+            for key in keys { total += try await client.send("GET", key).int ?? 0 }
+            return total
+        }
+
+        func shutdown() async {
+            await gateway.stop()
+            await aggregator.stop()
+            await client.shutdown()
+        }
+    }
+
+    /// Posts events from `concurrency` tasks until `stop` is set; returns the statuses seen.
+    static func load(_ http: HTTPTestClient, concurrency: Int, stop: Locked<Bool>, onAnswer: @escaping @Sendable (Int, String?) -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var i = 0
+                    while !stop.withLock({ $0 }) {
+                        i += 1
+                        let body = i % 10 == 0
+                            ? #"{"event_type":"cv_theme_view","event_data":{"theme":"t\#(worker % 3)"}}"#
+                            : #"{"event_type":"click","event_data":{"n":\#(i)}}"#
+                        if let answer = try? await http.post("/api/analytics/event", body: body, timeout: .seconds(5)) {
+                            onAnswer(answer.status, answer.header("Retry-After"))
+                        } else {
+                            onAnswer(-1, nil)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func everyRouteAnswersFromTheRealProcesses() async throws {
+        let stack = try await Stack()
+        defer { Task { await stack.shutdown() } }
+        let http = stack.http
+        let cookie = [("Cookie", "analytics_vid=\(UUID().lowercasedString)")]
+        for body in [
+            #"{"event_type":"cv_theme_view","event_data":{"theme":"backend"}}"#,
+            #"{"event_type":"cv_theme_view","event_data":{"theme":"backend"}}"#,
+            #"{"event_type":"cv_theme_view","event_data":{"theme":"data"}}"#,
+            #"{"event_type":"letter_generated","event_data":{"type":"motivation"}}"#,
+            #"{"event_type":"letter_generated","event_data":{"type":"anti_motivation"}}"#,
+        ] {
+            #expect(try await http.post("/api/analytics/event", body: body, headers: cookie).status == 201)
+        }
+        #expect(try await http.get("/", headers: cookie).status == 200)
+        #expect(await eventually { (try? await http.get("/api/analytics/stats?period=day"))?.data["total_events"] as? Int == 6 })
+        for period in ["day", "week", "month"] {
+            let stats = try await http.get("/api/analytics/stats?period=\(period)")
+            #expect(stats.data["total_events"] as? Int == 6)
+            #expect(stats.data["letters_generated"] as? Int == 2)
+            #expect(stats.data["unique_visitors"] as? Int == 1)
+            #expect(try await http.get("/api/analytics/letters?period=\(period)").data["letters_generated"] as? Int == 2)
+        }
+        let realtime = try await http.get("/api/analytics/realtime")
+        #expect(realtime.data["current_visitors"] as? Int == 1)
+        #expect(realtime.data["unique_today"] as? Int == 1)
+        let themes = try await http.get("/api/analytics/themes?limit=1")
+        #expect((themes.json["data"] as? [[String: Any]])?.first?["theme"] as? String == "backend")
+        #expect((themes.json["data"] as? [[String: Any]])?.first?["views"] as? Int == 2)
+
+        // Both processes' metrics pass promtool and carry true business values.
+        let gatewayMetrics = try await http.get("/metrics").body
+        let aggregatorMetrics = try await HTTPTestClient(port: stack.adminPort).get("/metrics").body
+        for exposition in [gatewayMetrics, aggregatorMetrics] {
+            let check = try promtoolCheck(exposition)
+            #expect(check.status == 0, "\(check.output)")
+        }
+        #expect(aggregatorMetrics.contains(#"maicivy_events_total{event_type="cv_theme_view"} 3"#))
+        #expect(aggregatorMetrics.contains(#"maicivy_events_total{event_type="pageview"} 1"#))
+        #expect(aggregatorMetrics.contains(#"maicivy_letters_generated_total{type="motivation"} 1"#))
+        #expect(aggregatorMetrics.contains(#"maicivy_cv_theme_views{theme="backend"} 2"#))
+        #expect(aggregatorMetrics.contains("maicivy_visitors_total 1"))
+        #expect(aggregatorMetrics.contains("maicivy_current_visitors 1"))
+        #expect(try await HTTPTestClient(port: stack.adminPort).get("/healthz").status == 200)
+    }
+
+    @Test func killingTheAggregatorRepeatedlyUnderLoadCountsEveryEventOnce() async throws {
+        let stack = try await Stack()
+        defer { Task { await stack.shutdown() } }
+        let accepted = Locked(0)
+        let other = Locked(0)
+        let stop = Locked(false)
+        let load = Task {
+            await Self.load(stack.http, concurrency: 8, stop: stop) { status, _ in
+                if status == 201 { accepted.withLock { $0 += 1 } } else { other.withLock { $0 += 1 } }
+            }
+        }
+        for _ in 0..<5 {
+            try await Task.sleep(for: .milliseconds(700))
+            await stack.aggregator.crash()
+            try await Task.sleep(for: .milliseconds(200))
+            try stack.aggregator.start()
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        stop.withLock { $0 = true }
+        await load.value
+        let expected = accepted.withLock { $0 }
+        #expect(expected > 500, "the load should have been real")
+        #expect(other.withLock { $0 } == 0, "no request may fail while only the aggregator dies")
+        let settled = await eventually(timeout: .seconds(30)) { (try? await stack.countedEvents()) == expected }
+        let counted = try await stack.countedEvents()
+        #expect(settled, "counted \(counted), accepted \(expected)")
+        // And nothing more arrives later.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await stack.countedEvents() == expected)
+        #expect(try await stack.client.send("XLEN", stack.keyspace.stream).int == expected)
+    }
+
+    @Test func redisStoppedUnderLoadGives503sThenRecovers() async throws {
+        let stack = try await Stack()
+        defer { Task { await stack.shutdown() } }
+        struct Tally { var created = 0, unavailable = 0, unavailableWithRetry = 0, otherStatus = 0, failed = 0 }
+        let tally = Locked(Tally())
+        let stop = Locked(false)
+        let load = Task {
+            await Self.load(stack.http, concurrency: 4, stop: stop) { status, retryAfter in
+                tally.withLock {
+                    switch status {
+                    case 201: $0.created += 1
+                    case 503:
+                        $0.unavailable += 1
+                        if retryAfter == "1" { $0.unavailableWithRetry += 1 }
+                    case -1: $0.failed += 1
+                    default: $0.otherStatus += 1
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        await stack.redis.stop()
+        let down = tally.withLock { $0 }
+        // While Redis is down, answers keep coming quickly: 503 with Retry-After.
+        let start = ContinuousClock.now
+        let probe = try await stack.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#)
+        #expect(probe.status == 503)
+        #expect(ContinuousClock.now - start < .seconds(1))
+        try await Task.sleep(for: .seconds(1))
+        try await stack.redis.start()
+        let recovered = await eventually(timeout: .seconds(10)) {
+            (try? await stack.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#))?.status == 201
+        }
+        #expect(recovered)
+        let afterRecovery = tally.withLock { $0.created }
+        try await Task.sleep(for: .milliseconds(500))
+        stop.withLock { $0 = true }
+        await load.value
+        let final = tally.withLock { $0 }
+        #expect(down.created > 0)
+        #expect(final.unavailable > 0)
+        #expect(final.unavailable == final.unavailableWithRetry)
+        #expect(final.otherStatus == 0)
+        #expect(final.failed == 0, "no request may hang or be dropped")
+        #expect(final.created > afterRecovery, "the load is accepted again")
+        // The aggregator finds its group gone with the old Redis and goes on counting.
+        #expect(await eventually(timeout: .seconds(15)) { (try? await stack.http.get("/readyz"))?.status == 200 })
+    }
+
+    @Test func badConfigurationStopsAProcessWithAClearMessage() async throws {
+        let directory = TemporaryDirectory()
+        for (executable, variable, value) in [
+            (ServiceExecutable.gateway, "ANALYTICS_HTTP_PORT", "99999"), (.aggregator, "ANALYTICS_REDIS_URL", "http://nope"),
+            (.gateway, "ANALYTICS_TRUSTED_PROXIES", "10.0.0.0/99"),
+        ] {
+            let process = try ServiceProcess(executable, environment: [variable: value], directory: directory.url)
+            let status = await process.process?.waitForExit(timeout: .seconds(10))
+            #expect(status == 78)
+            #expect(process.output.contains(variable))
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One of the service's executables run as a real process by an end-to-end test, with its
+/// configuration in the environment, as systemd or the supervisor would run it.
+public enum ServiceExecutable: String, Sendable {
+    case gateway = "analytics-gateway"
+    case aggregator = "analytics-aggregator"
+}
+
+public final class ServiceProcess: Sendable {
+    public let executable: ServiceExecutable
+    public let environment: [String: String]
+    public let directory: URL
+    private let current: Mutex<ChildProcess?>
+
+    public init(_ executable: ServiceExecutable, environment: [String: String], directory: URL) throws {
+        self.executable = executable
+        self.environment = environment
+        self.directory = directory
+        self.current = Mutex(nil)
+        try start()
+    }
+
+    public func start() throws {
+        let child = try ChildProcess(
+            executable: BuildProducts.executable(executable.rawValue), environment: environment, logDirectory: directory,
+            name: executable.rawValue)
+        current.withLock { $0 = child }
+    }
+
+    public var process: ChildProcess? { current.withLock { $0 } }
+
+    /// SIGKILL: no graceful anything, as a crash.
+    public func crash() async {
+        let child = current.withLock { $0 }
+        child?.signal(SIGKILL)
+        _ = await child?.waitForExit()
+    }
+
+    @discardableResult
+    public func stop() async -> Int32? {
+        await current.withLock { $0 }?.terminate()
+    }
+
+    public var output: String { current.withLock { $0 }?.output ?? "" }
+}
