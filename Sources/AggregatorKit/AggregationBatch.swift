@@ -4,9 +4,15 @@ import RedisClient
 /// One batch of stream entries, decoded and laid out as the arguments of `AggregationScript`.
 /// A value type: planning is tested without Redis.
 public struct AggregationBatch: Sendable {
+    /// What the aggregates need of an event: no `event_data` beyond its dimension, and the visitor id
+    /// kept as the text the script adds to the HyperLogLogs.
     public struct Entry: Sendable, Equatable {
         public let streamID: String
-        public let event: AnalyticsEvent
+        /// Canonical lower-case UUID text.
+        public let visitorID: String
+        public let eventType: String
+        public let createdAt: Int64
+        public let pageURL: String?
         public let dimension: EventDimension
     }
 
@@ -29,7 +35,8 @@ public struct AggregationBatch: Sendable {
             do {
                 let event = try StreamEntryCodec.decode(fields)
                 entries.append(Entry(
-                    streamID: item.id, event: event,
+                    streamID: item.id, visitorID: event.visitorID.lowercasedString, eventType: event.eventType,
+                    createdAt: event.createdAt, pageURL: event.pageURL,
                     dimension: EventDimension.of(eventType: event.eventType, eventData: event.eventData)))
             } catch {
                 dead.append(DeadEntry(streamID: item.id, reason: "undecodable: \(error)"))
@@ -42,13 +49,21 @@ public struct AggregationBatch: Sendable {
 
     /// The distinct UTC days of the batch, in order of first appearance.
     public var days: [TimeBucket] {
-        var seen = Set<TimeBucket>()
+        var seen = Set<Int64>()
         var days: [TimeBucket] = []
+        var lastDay = Int64.min
         for entry in entries {
-            let bucket = TimeBucket(epochMilliseconds: entry.event.createdAt)
-            if seen.insert(bucket).inserted { days.append(bucket) }
+            let day = Self.dayNumber(entry.createdAt)
+            guard day != lastDay else { continue }
+            lastDay = day
+            if seen.insert(day).inserted { days.append(TimeBucket(epochMilliseconds: entry.createdAt)) }
         }
         return days
+    }
+
+    /// Days since the epoch (floored, so instants before 1970 fall on the right day).
+    static func dayNumber(_ ms: Int64) -> Int64 {
+        ms >= 0 ? ms / TimeBucket.millisecondsPerDay : (ms + 1) / TimeBucket.millisecondsPerDay - 1
     }
 
     public struct ScriptInput: Sendable, Equatable {
@@ -56,8 +71,11 @@ public struct AggregationBatch: Sendable {
         public var arguments: [String]
     }
 
+    /// - Parameter nowMilliseconds: entries older than the active window are left out of it here
+    ///   already (the script trims by Redis's clock as well).
     public func scriptInput(
-        keyspace: RedisKeyspace, group: String, activeWindowMilliseconds: Int64, themeCap: Int, today: TimeBucket
+        keyspace: RedisKeyspace, group: String, activeWindowMilliseconds: Int64, themeCap: Int, today: TimeBucket,
+        nowMilliseconds: Int64, throttle: inout ActiveVisitorThrottle
     ) -> ScriptInput {
         let days = self.days
         var groupIndex: [TimeBucket: Int] = [:]
@@ -66,8 +84,12 @@ public struct AggregationBatch: Sendable {
             keyspace.deadLetters,
         ]
         keys.reserveCapacity(AggregationScript.fixedKeys + days.count * AggregationScript.keysPerGroup)
-        var arguments = [group, String(activeWindowMilliseconds), String(themeCap), String(days.count), String(dead.count)]
-        arguments.reserveCapacity(arguments.count + days.count * 3 + dead.count * 2 + entries.count * AggregationScript.argumentsPerEntry)
+        var arguments = [
+            group, String(activeWindowMilliseconds), String(themeCap), String(days.count), String(dead.count),
+            String(entries.count),
+        ]
+        arguments.reserveCapacity(
+            arguments.count + days.count * 4 + dead.count * 2 + entries.count * (AggregationScript.argumentsPerEntry + 3))
         for (i, day) in days.enumerated() {
             groupIndex[day] = i + 1
             let names = Period.allCases.map { day.name(of: $0) }
@@ -79,19 +101,63 @@ public struct AggregationBatch: Sendable {
         for entry in dead {
             arguments += [entry.streamID, entry.reason]
         }
+        // Distinct visitors per day, and the last time each visitor was seen.
+        var groupOf: [Int] = []
+        groupOf.reserveCapacity(entries.count)
+        var visitorsByGroup = [[String]](repeating: [], count: days.count)
+        var seenByGroup = [Set<String>](repeating: [], count: days.count)
+        var lastSeen: [String: Int64] = [:]
+        let cutoff = nowMilliseconds - activeWindowMilliseconds
+        var lastDay = Int64.min
+        var g = 0
         for entry in entries {
-            let (kind, dimension): (String, String) =
-                switch entry.dimension {
-                case .none: ("", "")
-                case .theme(let theme): ("t", theme)
-                case .letter(let type): ("l", type)
-                }
-            arguments += [
-                entry.streamID, entry.event.visitorID.lowercasedString,
-                String(groupIndex[TimeBucket(epochMilliseconds: entry.event.createdAt)]!), kind, dimension,
-                String(entry.event.createdAt),
-            ]
+            // Consecutive entries nearly always share a day: look the group up only when it changes.
+            let day = Self.dayNumber(entry.createdAt)
+            if day != lastDay {
+                g = groupIndex[TimeBucket(epochMilliseconds: entry.createdAt)]!
+                lastDay = day
+            }
+            groupOf.append(g)
+            if seenByGroup[g - 1].insert(entry.visitorID).inserted { visitorsByGroup[g - 1].append(entry.visitorID) }
+            if entry.createdAt > cutoff, entry.createdAt > lastSeen[entry.visitorID] ?? .min {
+                lastSeen[entry.visitorID] = entry.createdAt
+            }
         }
+        for visitors in visitorsByGroup {
+            arguments.append(String(visitors.count))
+            arguments += visitors
+        }
+        throttle.prune(now: nowMilliseconds)
+        let active = lastSeen.filter { throttle.shouldRecord($0.key, at: $0.value) }
+        arguments.append(String(active.count))
+        for (visitor, ms) in active {
+            arguments.append(String(ms))
+            arguments.append(visitor)
+        }
+        // Day groups as runs (a batch is nearly always one run), dimensions only where there is one.
+        var runs: [(length: Int, group: Int)] = []
+        for g in groupOf {
+            if let last = runs.last, last.group == g {
+                runs[runs.count - 1].length += 1
+            } else {
+                runs.append((1, g))
+            }
+        }
+        arguments.append(String(runs.count))
+        for run in runs {
+            arguments += [String(run.length), String(run.group)]
+        }
+        var dimensions: [String] = []
+        for (i, entry) in entries.enumerated() {
+            switch entry.dimension {
+            case .none: continue
+            case .theme(let theme): dimensions += [String(i + 1), "t" + theme]
+            case .letter(let type): dimensions += [String(i + 1), "l" + type]
+            }
+        }
+        arguments.append(String(dimensions.count / 2))
+        arguments += dimensions
+        arguments += entries.map(\.streamID)
         return ScriptInput(keys: keys, arguments: arguments)
     }
 }

@@ -41,6 +41,7 @@ public final class AggregatorConsumer: Service, Sendable {
     let logger: Logger
     /// Updated at the end of every loop iteration: the proof of life for `/healthz` and the watchdog.
     let lastProgress = Mutex(ContinuousClock.now)
+    let throttle: Mutex<ActiveVisitorThrottle>
 
     public init(settings: Settings, reader: RedisClient, writer: RedisClient, metrics: AggregatorMetrics, health: StreamHealth, logger: Logger) {
         self.settings = settings
@@ -49,6 +50,7 @@ public final class AggregatorConsumer: Service, Sendable {
         self.metrics = metrics
         self.health = health
         self.logger = logger
+        self.throttle = Mutex(ActiveVisitorThrottle(windowMilliseconds: settings.activeWindowMilliseconds))
     }
 
     /// Seconds since the loop last made progress (read, applied or idled through a BLOCK).
@@ -64,8 +66,19 @@ public final class AggregatorConsumer: Service, Sendable {
             var lastClaim = ContinuousClock.now - settings.claimInterval
             var lastHousekeeping = ContinuousClock.now - settings.housekeepingInterval
             var backoff: Duration = .milliseconds(100)
-            while !stopping.withLock({ $0 }) && !Task.isCancelled {
+            // Under load the next read is sent while the current batch is applied, so Redis and
+            // this process work at the same time instead of in turn.
+            var prefetched: Task<[RedisStreamEntry], any Error>?
+            while !Task.isCancelled {
                 do {
+                    if stopping.withLock({ $0 }) {
+                        // Entries already delivered are applied before stopping; then we are done.
+                        if let pending = prefetched {
+                            prefetched = nil
+                            try await apply(try await pending.value)
+                        }
+                        break
+                    }
                     if needsPendingRecovery {
                         try await ensureGroup()
                         try await recoverPending()
@@ -79,13 +92,24 @@ public final class AggregatorConsumer: Service, Sendable {
                         try await housekeeping()
                         lastHousekeeping = ContinuousClock.now
                     }
-                    let entries = try await read(from: ">")
+                    let entries: [RedisStreamEntry]
+                    if let next = prefetched {
+                        prefetched = nil
+                        entries = try await next.value
+                    } else {
+                        entries = try await read(from: ">")
+                    }
                     if !entries.isEmpty {
+                        prefetched = Task { try await self.read(from: ">") }
                         try await apply(entries)
                     }
                     backoff = .milliseconds(100)
                     lastProgress.withLock { $0 = .now }
                 } catch {
+                    // A read in flight may deliver entries; they are in our pending list, which the
+                    // recovery below re-reads once that read is over.
+                    _ = try? await prefetched?.value
+                    prefetched = nil
                     metrics.recordError()
                     logger.warning("aggregator loop failed; retrying", metadata: ["error": "\(error)"])
                     // After a lost connection a read may have been delivered to us and not answered:
@@ -163,12 +187,21 @@ public final class AggregatorConsumer: Service, Sendable {
         let start = ContinuousClock.now
         let batch = AggregationBatch(raw)
         let now = EpochClock.milliseconds()
-        let input = batch.scriptInput(
-            keyspace: settings.keyspace, group: Self.group, activeWindowMilliseconds: settings.activeWindowMilliseconds,
-            themeCap: settings.themeCap, today: TimeBucket(epochMilliseconds: now))
-        let reply = try await AggregationScript.script.run(
-            on: writer, keys: input.keys, arguments: input.arguments, timeout: .seconds(10))
-        let outcome = try AggregationOutcome(reply)
+        let input = throttle.withLock { throttle in
+            batch.scriptInput(
+                keyspace: settings.keyspace, group: Self.group, activeWindowMilliseconds: settings.activeWindowMilliseconds,
+                themeCap: settings.themeCap, today: TimeBucket(epochMilliseconds: now), nowMilliseconds: now, throttle: &throttle)
+        }
+        let outcome: AggregationOutcome
+        do {
+            let reply = try await AggregationScript.script.run(
+                on: writer, keys: input.keys, arguments: input.arguments, timeout: .seconds(10))
+            outcome = try AggregationOutcome(reply)
+        } catch {
+            // Whatever the throttle remembers may not have reached Redis.
+            throttle.withLock { $0.reset() }
+            throw error
+        }
         for dead in batch.dead {
             logger.error("stream entry sent to the dead-letter stream", metadata: ["entry": "\(dead.streamID)", "reason": "\(dead.reason)"])
         }
@@ -177,10 +210,9 @@ public final class AggregatorConsumer: Service, Sendable {
             var publish = RedisCommand("PUBLISH", settings.keyspace.realtimeChannel)
             publish.append(RealtimeUpdate.message(
                 events: counted, currentVisitors: outcome.currentVisitors, uniqueToday: outcome.uniqueToday, nowMilliseconds: now))
-            // Live updates are best effort: the counts are already safe.
-            if (try? await writer.send(publish)) == nil {
-                logger.debug("realtime update not published")
-            }
+            // Live updates are best effort (the counts are already safe): not awaited, so the next
+            // batch does not wait for this round trip; the client keeps them in order.
+            writer.sendWithoutWaiting([publish])
         }
         metrics.record(batch: batch, outcome: outcome, duration: ContinuousClock.now - start)
         return outcome

@@ -71,7 +71,7 @@ public final class AggregatorMetrics: Sendable {
         var perType: [String: Int] = [:]
         var perLetter: [String: Int] = [:]
         for (entry, counted) in zip(batch.entries, outcome.applied) where counted {
-            perType[entry.event.eventType, default: 0] += 1
+            perType[entry.eventType, default: 0] += 1
             if case .letter(let type) = entry.dimension { perLetter[type, default: 0] += 1 }
         }
         for (type, n) in perType { eventCounter(type).increment(by: Int64(n)) }

@@ -1,5 +1,4 @@
 import AnalyticsCore
-import Foundation
 
 /// The compact message published on the realtime channel after each batch, for the WSHub: the
 /// counted events with their public fields only (never a visitor id or raw `event_data`) and the
@@ -18,10 +17,10 @@ public enum RealtimeUpdate {
             if !first { json.raw(",") }
             first = false
             json.raw("{")
-            json.field("event_type", entry.event.eventType)
+            json.field("event_type", entry.eventType)
             json.raw(",")
-            json.field("timestamp", entry.event.createdAt)
-            if let page = entry.event.pageURL.flatMap(publicPath) {
+            json.field("timestamp", entry.createdAt)
+            if let page = entry.pageURL.flatMap(publicPath) {
                 json.raw(",")
                 json.field("page", page)
             }
@@ -49,14 +48,20 @@ public enum RealtimeUpdate {
 
     /// The path of a page URL without scheme, host, query or fragment (which may carry tokens).
     public static func publicPath(_ url: String) -> String? {
-        var rest = Substring(url)
-        if let scheme = rest.range(of: "://") {
-            rest = rest[scheme.upperBound...]
-            guard let slash = rest.firstIndex(of: "/") else { return "/" }
-            rest = rest[slash...]
+        let utf8 = Array(url.utf8)
+        var start = 0
+        // Skip "scheme://host" (a scheme ends before any '/', '?' or '#'); the host ends at the
+        // first '/', '?' or '#'.
+        if let colon = utf8.firstIndex(where: { "/?#:".utf8.contains($0) }), utf8[colon] == UInt8(ascii: ":"),
+            utf8.count > colon + 2, utf8[colon + 1] == UInt8(ascii: "/"), utf8[colon + 2] == UInt8(ascii: "/")
+        {
+            start = colon + 3
+            while start < utf8.count, !"/?#".utf8.contains(utf8[start]) { start += 1 }
+            guard start < utf8.count, utf8[start] == UInt8(ascii: "/") else { return "/" }
         }
-        if let cut = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<cut] }
-        guard rest.hasPrefix("/") else { return nil }
-        return String(rest.prefix(256))
+        var end = start
+        while end < utf8.count, utf8[end] != UInt8(ascii: "?"), utf8[end] != UInt8(ascii: "#") { end += 1 }
+        guard end > start, utf8[start] == UInt8(ascii: "/") else { return nil }
+        return String(decoding: utf8[start..<min(end, start + 256)], as: UTF8.self)
     }
 }

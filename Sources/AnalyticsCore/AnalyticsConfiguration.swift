@@ -62,12 +62,15 @@ public struct RedisURL: Sendable, Equatable {
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
+            // A password that cannot be decoded refuses the URL: connecting without it would hide the mistake.
             if let colon = credentials.firstIndex(of: ":") {
                 let user = credentials[..<colon]
                 username = user.isEmpty ? nil : String(user)
-                password = String(credentials[credentials.index(after: colon)...]).removingPercentEncoding
+                guard let decoded = String(credentials[credentials.index(after: colon)...]).removingPercentEncoding else { return nil }
+                password = decoded
             } else {
-                password = String(credentials).removingPercentEncoding
+                guard let decoded = String(credentials).removingPercentEncoding else { return nil }
+                password = decoded
             }
         }
         var database = 0

@@ -92,6 +92,10 @@ public enum StreamEntryCodec {
         return fields
     }
 
+    /// Years 1 to 9999: anything else is not a time of an event (and would overflow the date
+    /// arithmetic).
+    public static let validCreatedAt: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
     /// Rebuilds an event from the field/value pairs of a stream entry.
     public static func decode(_ pairs: [(String, String)]) throws(DecodingError) -> AnalyticsEvent {
         var id: UUID?
@@ -103,8 +107,8 @@ public enum StreamEntryCodec {
         var ref: String?
         for (name, value) in pairs {
             switch name {
-            case Field.id: id = UUID(uuidString: value)
-            case Field.visitorID: visitor = UUID(uuidString: value)
+            case Field.id: id = UUID(canonical: value)
+            case Field.visitorID: visitor = UUID(canonical: value)
             case Field.eventType: type = value
             case Field.createdAt: createdAt = Int64(value)
             case Field.eventData: data = value
@@ -118,7 +122,9 @@ public enum StreamEntryCodec {
         guard let type, EventRules.isValidEventType(type) else {
             throw DecodingError(reason: "missing or malformed field \(Field.eventType)")
         }
-        guard let createdAt else { throw DecodingError(reason: "missing or malformed field \(Field.createdAt)") }
+        guard let createdAt, validCreatedAt.contains(createdAt) else {
+            throw DecodingError(reason: "missing or malformed field \(Field.createdAt)")
+        }
         return AnalyticsEvent(
             id: id, visitorID: visitor, eventType: type, eventData: data, pageURL: url, referrer: ref,
             createdAt: createdAt)

@@ -44,16 +44,18 @@ public struct IPNetwork: Sendable, Hashable {
     public let prefixLength: Int
 
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let address = IPAddress(parts[0]) else { return nil }
-        let maxBits = address.isIPv4 ? 32 : 128
+        let parts = String(text).trimmingSpaces.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let address = IPAddress(parts[0].trimmed(of: " \t")) else { return nil }
+        // The prefix counts bits of the notation used: `10.0.0.0/8`, but `::ffff:10.0.0.0/104`.
+        let writtenAsIPv4 = !parts[0].contains(":")
+        let maxBits = writtenAsIPv4 ? 32 : 128
         var bits = maxBits
         if parts.count == 2 {
-            guard let n = Int(parts[1]), (0...maxBits).contains(n) else { return nil }
+            guard let n = Int(parts[1].trimmed(of: " \t")), (0...maxBits).contains(n) else { return nil }
             bits = n
         }
         self.address = address
-        self.prefixLength = address.isIPv4 ? bits + 96 : bits
+        self.prefixLength = writtenAsIPv4 ? bits + 96 : bits
     }
 
     public func contains(_ other: IPAddress) -> Bool {
@@ -65,6 +67,15 @@ public struct IPNetwork: Sendable, Hashable {
             remaining -= take
         }
         return true
+    }
+}
+
+extension StringProtocol {
+    func trimmed(of set: String) -> String {
+        var s = Substring(self)
+        while let c = s.first, set.contains(c) { s = s.dropFirst() }
+        while let c = s.last, set.contains(c) { s = s.dropLast() }
+        return String(s)
     }
 }
 

@@ -8,6 +8,9 @@ public final class UUIDv7Generator: Sendable {
     private struct State {
         var lastMilliseconds: Int64 = 0
         var counter: UInt16 = 0
+        /// Seeded once from the system: ids need to be unpredictable enough not to collide, not
+        /// secret, and a `getrandom` system call per event showed up in the gateway's profile.
+        var random = Xoshiro256StarStar(seed: SystemRandomNumberGenerator())
     }
 
     private let state = Mutex(State())
@@ -15,10 +18,11 @@ public final class UUIDv7Generator: Sendable {
     public init() {}
 
     public func next(nowMilliseconds: Int64 = EpochClock.milliseconds()) -> UUID {
-        let (ms, counter) = state.withLock { state -> (Int64, UInt16) in
+        let (ms, counter, random) = state.withLock { state -> (Int64, UInt16, UInt64) in
+            let random = state.random.next()
             if nowMilliseconds > state.lastMilliseconds {
                 state.lastMilliseconds = nowMilliseconds
-                state.counter = UInt16.random(in: 0..<0x400)
+                state.counter = UInt16(truncatingIfNeeded: state.random.next() >> 54)  // 0..<0x400: room to count up
             } else if state.counter < 0xFFF {
                 state.counter += 1
             } else {
@@ -26,9 +30,9 @@ public final class UUIDv7Generator: Sendable {
                 state.lastMilliseconds += 1
                 state.counter = 0
             }
-            return (state.lastMilliseconds, state.counter)
+            return (state.lastMilliseconds, state.counter, random)
         }
-        return Self.make(milliseconds: ms, counter: counter, random: UInt64.random(in: .min ... .max))
+        return Self.make(milliseconds: ms, counter: counter, random: random)
     }
 
     static func make(milliseconds ms: Int64, counter: UInt16, random: UInt64) -> UUID {
@@ -47,6 +51,34 @@ public final class UUIDv7Generator: Sendable {
     }
 }
 
+/// xoshiro256** (Blackman and Vigna): a fast, well-distributed generator for non-secret randomness.
+public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+
+    public init(seed: some RandomNumberGenerator) {
+        var seed = seed
+        repeat {
+            s = (seed.next(), seed.next(), seed.next(), seed.next())
+        } while s == (0, 0, 0, 0)
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = rotl(s.1 &* 5, 7) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0
+        s.3 ^= s.1
+        s.1 ^= s.2
+        s.0 ^= s.3
+        s.2 ^= t
+        s.3 = rotl(s.3, 45)
+        return result
+    }
+
+    private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 {
+        (x << k) | (x >> (64 - k))
+    }
+}
+
 extension UUID {
     /// The canonical lower-case text form (Foundation's `uuidString` is upper case).
     public var lowercasedString: String {
@@ -61,6 +93,41 @@ extension UUID {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Parses the canonical 36-character form (either case) without Foundation's `sscanf`-based
+    /// parser, which dominated the consumers' profiles.
+    public init?(canonical text: String) {
+        var text = text
+        let parsed: UUID? = text.withUTF8 { utf8 -> UUID? in
+            guard utf8.count == 36, utf8[8] == 0x2D, utf8[13] == 0x2D, utf8[18] == 0x2D, utf8[23] == 0x2D else { return nil }
+            var bytes = (UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0),
+                         UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0))
+            let ok = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
+                var o = 0
+                var i = 0
+                while i < 36 {
+                    if i == 8 || i == 13 || i == 18 || i == 23 { i += 1; continue }
+                    guard let high = Self.hexValue(utf8[i]), let low = Self.hexValue(utf8[i + 1]) else { return false }
+                    out[o] = high << 4 | low
+                    o += 1
+                    i += 2
+                }
+                return true
+            }
+            return ok ? UUID(uuid: bytes) : nil
+        }
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x61...0x66: c - 0x61 + 10
+        case 0x41...0x46: c - 0x41 + 10
+        default: nil
+        }
     }
 
     /// Milliseconds since the epoch carried by a version-7 UUID.

@@ -13,9 +13,9 @@ public final class GatewayMetrics: Sendable {
     private let rateLimited: Counter
     private let pageviewsDropped: Counter
     private let publishDuration: DurationHistogram
-    private let requestDurations: [String: DurationHistogram]
+    /// endpoint → method → histogram: looked up without building a string per request.
+    private let requestDurations: [String: [String: DurationHistogram]]
     private let otherRequests: DurationHistogram
-    private let routeKeys: Set<String>
 
     public enum EventSource: String, Sendable, CaseIterable {
         case api, pageview
@@ -56,14 +56,13 @@ public final class GatewayMetrics: Sendable {
             help: "Time for an event to be accepted by Redis (XADD answered)")
         let durationName = registry.business("analytics_request_duration_seconds")
         let durationHelp = "Duration of analytics API requests"
-        var durations: [String: DurationHistogram] = [:]
+        var durations: [String: [String: DurationHistogram]] = [:]
         for route in routes {
-            durations["\(route.method) \(route.endpoint)"] = p.makeDurationHistogram(
+            durations[route.endpoint, default: [:]][route.method] = p.makeDurationHistogram(
                 name: durationName, labels: [("endpoint", route.endpoint), ("method", route.method)],
                 buckets: MetricsRegistry.latencyBuckets, help: durationHelp)
         }
         requestDurations = durations
-        routeKeys = Set(durations.keys)
         otherRequests = p.makeDurationHistogram(
             name: durationName, labels: [("endpoint", "other"), ("method", "other")],
             buckets: MetricsRegistry.latencyBuckets, help: durationHelp)
@@ -87,6 +86,6 @@ public final class GatewayMetrics: Sendable {
             otherRequests.record(duration)
             return
         }
-        (requestDurations["\(method) \(endpoint)"] ?? otherRequests).record(duration)
+        (requestDurations[endpoint]?[method] ?? otherRequests).record(duration)
     }
 }

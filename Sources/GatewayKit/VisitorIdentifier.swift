@@ -20,6 +20,7 @@ public struct VisitorIdentifier: Sendable {
 
     public let cookiesEnabled: Bool
     let salts: DailySaltStore
+    let recent = RecentCookielessIDs()
 
     public init(cookiesEnabled: Bool, salts: DailySaltStore) {
         self.cookiesEnabled = cookiesEnabled
@@ -33,7 +34,7 @@ public struct VisitorIdentifier: Sendable {
             let pair = part.split(separator: "=", maxSplits: 1)
             guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == cookieName else { continue }
             let value = pair[1].trimmingCharacters(in: .whitespaces)
-            guard value.utf8.count == 36, let id = UUID(uuidString: value) else { return nil }
+            guard value.utf8.count == 36, let id = UUID(canonical: value) else { return nil }
             return id
         }
         return nil
@@ -60,8 +61,11 @@ public struct VisitorIdentifier: Sendable {
         if let id = Self.visitorID(fromCookieHeader: cookieHeader) {
             return VisitorIdentity(visitorID: id, setCookie: false)
         }
-        let salt = try await salts.salt(for: TimeBucket(epochMilliseconds: nowMilliseconds).dayName)
-        let id = Self.cookielessID(salt: salt, clientAddress: clientAddress, userAgent: userAgent)
+        let day = TimeBucket(epochMilliseconds: nowMilliseconds).dayName
+        let salt = try await salts.salt(for: day)
+        let id = recent.id(day: day, clientAddress: clientAddress, userAgent: userAgent) {
+            Self.cookielessID(salt: salt, clientAddress: clientAddress, userAgent: userAgent)
+        }
         return VisitorIdentity(visitorID: id, setCookie: cookiesEnabled)
     }
 
@@ -96,5 +100,36 @@ public final class DailySaltStore: Sendable {
         let symmetric = SymmetricKey(data: bytes)
         cached.withLock { $0 = (day, symmetric) }
         return symmetric
+    }
+}
+
+/// The cookieless ids computed lately, so a client sending many events without a cookie (a beacon,
+/// an API) costs one HMAC a day, not one per event. Keyed by an in-process keyed hash of the address
+/// and user agent (the address is not kept); bounded, and emptied when the day changes.
+final class RecentCookielessIDs: Sendable {
+    static let capacity = 65_536
+
+    private struct State {
+        var day = ""
+        var ids: [Int: UUID] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func id(day: String, clientAddress: IPAddress?, userAgent: String, compute: () -> UUID) -> UUID {
+        var hasher = Hasher()
+        hasher.combine(clientAddress)
+        hasher.combine(userAgent)
+        let key = hasher.finalize()
+        if let hit = state.withLock({ $0.day == day ? $0.ids[key] : nil }) { return hit }
+        let id = compute()
+        state.withLock { state in
+            if state.day != day || state.ids.count >= Self.capacity {
+                state.day = day
+                state.ids.removeAll(keepingCapacity: true)
+            }
+            state.ids[key] = id
+        }
+        return id
     }
 }

@@ -5,14 +5,15 @@ import Synchronization
 /// timeout says truthfully whether the commands may have run.
 final class PendingReply: Sendable {
     private enum Phase {
-        case queued(CheckedContinuation<[RedisValue], any Error>)
-        case sent(CheckedContinuation<[RedisValue], any Error>)
+        /// The continuation is nil for a request nobody awaits.
+        case queued(CheckedContinuation<[RedisValue], any Error>?)
+        case sent(CheckedContinuation<[RedisValue], any Error>?)
         case resolved
     }
 
     private let phase: Mutex<Phase>
 
-    init(_ continuation: CheckedContinuation<[RedisValue], any Error>) {
+    init(_ continuation: CheckedContinuation<[RedisValue], any Error>?) {
         phase = Mutex(.queued(continuation))
     }
 

@@ -136,6 +136,18 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// Queues commands whose replies nobody awaits (e.g. `PUBLISH` of best-effort updates). They are
+    /// written in call order with the other requests of this client; failures are only logged.
+    public func sendWithoutWaiting(_ commands: [RedisCommand], timeout: Duration? = nil) {
+        let deadline = ContinuousClock.now + (timeout ?? configuration.queueTimeout)
+        shared.condition.lock()
+        if !shared.stopping {
+            shared.queue.append(Request(commands: commands, deadline: deadline, reply: PendingReply(nil)))
+            shared.condition.signal()
+        }
+        shared.condition.unlock()
+    }
+
     /// Fails what is still queued, closes the connection and ends the thread.
     public func shutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -1,0 +1,65 @@
+# Shared helpers of the benchmark scripts: release build, throwaway Redis, the service's processes,
+# and cleanup of everything they started. Sourced, not run.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=$(mktemp -d /tmp/analytics-bench.XXXXXX)
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.3
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  [ "${KEEP_BENCH_DIR:-0}" = 1 ] || rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+build_release() {
+  "$ROOT/scripts/install-deps"
+  echo "== release build" >&2
+  (cd "$ROOT" && swift build -c release 2>&1 | grep -E 'error|Compiling|Build' | tail -1 >&2)
+  BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)
+}
+
+# start_redis [extra redis-server args…]: sets REDIS_PORT and REDIS_URL.
+start_redis() {
+  REDIS_PORT=$(free_port)
+  mkdir -p "$WORK/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save "" --daemonize no \
+    --logfile "$WORK/redis/redis.log" "$@" &
+  PIDS+=($!)
+  REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+  for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
+  echo "redis did not start" >&2; exit 1
+}
+
+# start_service NAME [VAR=value…]: runs analytics-NAME with the bench environment.
+start_service() {
+  local name=$1; shift
+  env ANALYTICS_REDIS_URL="$REDIS_URL" ANALYTICS_LOG_LEVEL=warning "$@" "$BIN/analytics-$name" >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  LAST_PID=$!
+}
+
+# Waits until something answers HTTP at the URL, whatever the status.
+wait_listening() {
+  for _ in $(seq 200); do curl -s -o /dev/null "$1" && return; sleep 0.05; done
+  echo "$1 did not answer" >&2; exit 1
+}
+
+wait_http() {
+  for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return; sleep 0.05; done
+  echo "$1 did not answer" >&2; exit 1
+}
+
+# Sum of the day counters of total events.
+counted_events() {
+  local total=0 key
+  for key in $(redis-cli -p "$REDIS_PORT" --scan --pattern 'analytics:stats:day:*:total_events'); do
+    total=$((total + $(redis-cli -p "$REDIS_PORT" get "$key")))
+  done
+  echo "$total"
+}
