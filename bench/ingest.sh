@@ -4,16 +4,13 @@
 # requests/s, p99, non-2xx and the ratios, then checks that every accepted event was counted by the
 # aggregator (which runs during the load, as in production).
 #   bench/ingest.sh [seconds] [connections]
+#   AGGREGATE_DURING_LOAD=0 bench/ingest.sh   # the aggregator counts after the load, not during it
 source "$(dirname "$0")/lib.sh"
 DURATION=${1:-15}
 CONNECTIONS=${2:-64}
 build_release
 
-start_redis --appendonly yes --appendfsync everysec
-HTTP_PORT=$(free_port)
-start_service aggregator ANALYTICS_ADMIN_PORT="$(free_port)" ANALYTICS_CONSUMER_NAME=bench
-start_service gateway ANALYTICS_HTTP_PORT="$HTTP_PORT" ANALYTICS_RATE_LIMIT=0
-wait_http "http://127.0.0.1:$HTTP_PORT/healthz"
+start_pipeline
 
 NGINX_PORT=$(free_port)
 mkdir -p "$WORK/nginx"
@@ -55,6 +52,7 @@ run_wrk gateway "http://127.0.0.1:$HTTP_PORT/api/analytics/event"
 awk -v g="$gateway_RPS" -v n="$nginx_RPS" -v b="$bare_RPS" \
   'BEGIN { printf "ratios   gateway / nginx = %.2f   bare Hummingbird / nginx = %.2f   gateway / bare = %.2f\n", g / n, b / n, g / b }'
 
+[ "${AGGREGATE_DURING_LOAD:-1}" = 1 ] || start_aggregator
 accepted=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^analytics_gateway_events_accepted_total\{source="api"\}/ {print $2}')
 for _ in $(seq 600); do [ "$(counted_events)" -ge "$accepted" ] && break; sleep 0.1; done
 sleep 0.5

@@ -63,3 +63,18 @@ counted_events() {
   done
   echo "$total"
 }
+
+# Redis as in production (AOF, fsync every second), the aggregator, and the gateway without rate
+# limit (the load comes from one address); sets HTTP_PORT. With AGGREGATE_DURING_LOAD=0 the
+# aggregator is started later by start_aggregator (to measure the gateway alone).
+start_pipeline() {
+  start_redis --appendonly yes --appendfsync everysec
+  HTTP_PORT=$(free_port)
+  [ "${AGGREGATE_DURING_LOAD:-1}" = 0 ] || start_aggregator
+  start_service gateway ANALYTICS_HTTP_PORT="$HTTP_PORT" ANALYTICS_RATE_LIMIT=0
+  wait_http "http://127.0.0.1:$HTTP_PORT/healthz"
+}
+
+start_aggregator() {
+  start_service aggregator ANALYTICS_ADMIN_PORT="$(free_port)" ANALYTICS_CONSUMER_NAME=bench
+}

@@ -27,15 +27,28 @@ public struct VisitorIdentifier: Sendable {
         self.salts = salts
     }
 
-    /// The visitor id carried by a `Cookie` header, if well-formed.
+    /// The visitor id carried by a `Cookie` header, if well-formed. Scans the bytes: this runs on
+    /// every request that has a cookie.
     public static func visitorID(fromCookieHeader header: String?) -> UUID? {
         guard let header else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == cookieName else { continue }
-            let value = pair[1].trimmingCharacters(in: .whitespaces)
-            guard value.utf8.count == 36, let id = UUID(canonical: value) else { return nil }
-            return id
+        let name = Array(cookieName.utf8)
+        let bytes = Array(header.utf8)
+        var i = 0
+        while i < bytes.count {
+            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 { i += 1 }
+            let pairStart = i
+            while i < bytes.count, bytes[i] != UInt8(ascii: ";") { i += 1 }
+            let pair = bytes[pairStart..<i]
+            i += 1
+            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            var nameEnd = eq
+            while nameEnd > pair.startIndex, bytes[nameEnd - 1] == 0x20 || bytes[nameEnd - 1] == 0x09 { nameEnd -= 1 }
+            guard bytes[pair.startIndex..<nameEnd].elementsEqual(name) else { continue }
+            var value = bytes[(eq + 1)..<pair.endIndex]
+            while let f = value.first, f == 0x20 || f == 0x09 { value = value.dropFirst() }
+            while let l = value.last, l == 0x20 || l == 0x09 { value = value.dropLast() }
+            // The first cookie of that name decides, as browsers send the most specific first.
+            return UUID(canonical: String(decoding: value, as: UTF8.self))
         }
         return nil
     }

@@ -27,11 +27,7 @@ public enum ServiceBootstrap {
             exit(configurationExitCode)
         }
         let level = Logger.Level(rawValue: loaded.0.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in LazyStreamLogHandler(label: label, level: level) }
         var logger = Logger(label: process)
         logger.logLevel = level
         return (loaded.0, loaded.positional, logger)
