@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "analytics-gateway", targets: ["Gateway"]),
         .executable(name: "analytics-aggregator", targets: ["Aggregator"]),
+        .executable(name: "analytics-archiver", targets: ["Archiver"]),
         .executable(name: "analytics-bench", targets: ["AnalyticsBench"]),
     ],
     dependencies: [
@@ -24,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // hiredis 0.14 from Debian's libhiredis-dev; the only C dependency of the Redis client.
@@ -31,6 +34,13 @@ let package = Package(
             name: "CHiredis",
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
+        ),
+
+        // zlib from Debian's zlib1g-dev: the gzip NDJSON archive files.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
         ),
 
         // Pure model of the service: events and their validation, time buckets, the Redis key layout,
@@ -93,6 +103,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The keeper of history: the `archiver` consumer group into PostgreSQL, migrations, retention
+        // with archive files, import and rebuild.
+        .target(
+            name: "ArchiverKit",
+            dependencies: [
+                "AnalyticsCore",
+                "RedisClient",
+                "ServiceSupport",
+                "CZlib",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "Gateway",
             dependencies: [
@@ -107,6 +136,17 @@ let package = Package(
             name: "Aggregator",
             dependencies: [
                 "AggregatorKit", "ServiceSupport", "AnalyticsCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "Archiver",
+            dependencies: [
+                "ArchiverKit", "ServiceSupport", "AnalyticsCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -162,13 +202,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ArchiverKitTests",
+            dependencies: [
+                "ArchiverKit", "AnalyticsCore", "RedisClient", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "RedisClientTests",
             dependencies: ["RedisClient", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["AnalyticsCore", "RedisClient", "TestSupport"],
+            dependencies: ["AnalyticsCore", "ArchiverKit", "RedisClient", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -32,10 +32,9 @@ public final class AggregatorConsumer: Service, Sendable {
     }
 
     let settings: Settings
-    /// Blocking reads (`XREADGROUP … BLOCK`) only: its socket timeout exceeds the BLOCK time.
-    let reader: RedisClient
+    let stream: StreamGroupReader
     /// Scripts, publications and housekeeping.
-    let writer: RedisClient
+    var writer: RedisClient { stream.writer }
     let metrics: AggregatorMetrics
     let health: StreamHealth
     let logger: Logger
@@ -45,8 +44,9 @@ public final class AggregatorConsumer: Service, Sendable {
 
     public init(settings: Settings, reader: RedisClient, writer: RedisClient, metrics: AggregatorMetrics, health: StreamHealth, logger: Logger) {
         self.settings = settings
-        self.reader = reader
-        self.writer = writer
+        self.stream = StreamGroupReader(
+            group: Self.group, consumer: settings.consumerName, keyspace: settings.keyspace, reader: reader, writer: writer,
+            batchSize: settings.batchSize, claimIdle: settings.claimIdle)
         self.metrics = metrics
         self.health = health
         self.logger = logger
@@ -80,7 +80,7 @@ public final class AggregatorConsumer: Service, Sendable {
                         break
                     }
                     if needsPendingRecovery {
-                        try await ensureGroup()
+                        try await stream.ensureGroup()
                         try await recoverPending()
                         needsPendingRecovery = false
                     }
@@ -97,10 +97,10 @@ public final class AggregatorConsumer: Service, Sendable {
                         prefetched = nil
                         entries = try await next.value
                     } else {
-                        entries = try await read(from: ">")
+                        entries = try await stream.read(block: settings.block)
                     }
                     if !entries.isEmpty {
-                        prefetched = Task { try await self.read(from: ">") }
+                        prefetched = Task { try await self.stream.read(block: self.settings.block) }
                         try await apply(entries)
                     }
                     backoff = .milliseconds(100)
@@ -126,22 +126,11 @@ public final class AggregatorConsumer: Service, Sendable {
         }
     }
 
-    /// Creates the group at the start of the stream (so events published before the first
-    /// aggregator ran are counted too).
-    func ensureGroup() async throws {
-        let reply = try await writer.pipeline([
-            RedisCommand("XGROUP", "CREATE", settings.keyspace.stream, Self.group, "0", "MKSTREAM")
-        ])[0]
-        if let message = reply.errorMessage, !message.hasPrefix("BUSYGROUP") {
-            throw RedisError.server(message)
-        }
-    }
-
     /// Re-reads and applies this consumer's own pending entries (delivered before a crash).
     func recoverPending() async throws {
         var recovered = 0
         while true {
-            let entries = try await read(from: "0", block: false)
+            let entries = try await stream.read(pending: true)
             if entries.isEmpty { break }
             try await apply(entries)
             recovered += entries.count
@@ -153,32 +142,10 @@ public final class AggregatorConsumer: Service, Sendable {
 
     /// Takes over entries pending too long with other (dead) consumers and applies them.
     func claimAbandoned() async throws {
-        var cursor = "0-0"
-        repeat {
-            let reply = try await writer.send(
-                "XAUTOCLAIM", settings.keyspace.stream, Self.group, settings.consumerName,
-                String(settings.claimIdle.components.seconds * 1000), cursor, "COUNT", String(settings.batchSize))
-            guard let parts = reply.array, parts.count >= 2, let next = parts[0].string else {
-                throw RedisError.unexpectedReply("XAUTOCLAIM")
-            }
-            let entries = try RedisStreamEntry.list(from: parts[1])
-            if !entries.isEmpty {
-                logger.info("claimed abandoned entries", metadata: ["entries": "\(entries.count)"])
-                try await apply(entries)
-            }
-            cursor = next
-        } while cursor != "0-0"
-    }
-
-    func read(from id: String, block: Bool = true) async throws -> [RedisStreamEntry] {
-        var command = RedisCommand("XREADGROUP", "GROUP", Self.group, settings.consumerName, "COUNT", String(settings.batchSize))
-        if block {
-            command.append("BLOCK")
-            command.append(String(settings.block.components.seconds * 1000 + settings.block.components.attoseconds / 1_000_000_000_000_000))
+        let claimed = try await stream.claimAbandoned { entries in try await apply(entries) }
+        if claimed > 0 {
+            logger.info("claimed abandoned entries", metadata: ["entries": "\(claimed)"])
         }
-        command.append(contentsOf: ["STREAMS", settings.keyspace.stream, id])
-        let reply = try await reader.send(command, timeout: settings.block + .seconds(5))
-        return try RedisStreamEntry.fromRead(reply)
     }
 
     /// Applies one batch atomically, then reports it (metrics, realtime channel).
@@ -223,7 +190,7 @@ public final class AggregatorConsumer: Service, Sendable {
     func housekeeping() async throws {
         let cutoff = EpochClock.milliseconds() - settings.activeWindowMilliseconds
         let replies = try await writer.pipeline([
-            RedisCommand("SET", settings.keyspace.consumerAlive(group: Self.group), settings.consumerName, "PX", "15000"),
+            stream.aliveCommand,
             RedisCommand("ZREMRANGEBYSCORE", settings.keyspace.activeVisitors, "-inf", String(cutoff)),
             RedisCommand("ZCARD", settings.keyspace.activeVisitors),
         ])

@@ -160,6 +160,8 @@ public struct AnalyticsConfiguration: Sendable {
     public var consumerName = AnalyticsConfiguration.hostName()
     /// The active-visitor window ("current visitors"): 5 minutes.
     public var activeWindowSeconds = 300
+    /// Where the archiver finds `migrations/` (nil: beside the executable or in the checkout).
+    public var migrationsDirectory: String?
 
     public var keyspace: RedisKeyspace { RedisKeyspace(prefix: keyPrefix) }
 
@@ -274,6 +276,11 @@ public struct AnalyticsConfiguration: Sendable {
                 throw bad("ANALYTICS_CONSUMER_NAME", v, "expected 1 to 128 characters without spaces")
             }
             c.consumerName = v
+        },
+        .init(name: "ANALYTICS_MIGRATIONS_DIR", flag: "--migrations-dir", meaning: "directory of the SQL migrations (default: found beside the executable or in the checkout)") {
+            c, v throws(ConfigurationError) in
+            guard !v.isEmpty else { throw bad("ANALYTICS_MIGRATIONS_DIR", v, "must not be empty") }
+            c.migrationsDirectory = v
         },
         .init(name: "ANALYTICS_ACTIVE_WINDOW_SEC", flag: "--active-window-sec", meaning: "how long a visitor counts as current after their last event") {
             c, v throws(ConfigurationError) in

@@ -11,7 +11,7 @@ import ServiceSupport
 /// that reads Redis, the middleware, and the services in start order (clients first, stopped last).
 public struct GatewayApplication {
     /// The consumer groups whose liveness `/readyz` requires.
-    public static let requiredConsumerGroups = ["aggregator"]
+    public static let requiredConsumerGroups = ["aggregator", "archiver"]
 
     static let routes: [(endpoint: String, method: String)] = [
         ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),

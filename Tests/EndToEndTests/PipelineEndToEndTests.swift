@@ -8,76 +8,11 @@ import TestSupport
 import Glibc
 #endif
 
-/// The real `analytics-gateway` and `analytics-aggregator` executables against a throwaway Redis.
-@Suite("Gateway and aggregator end to end")
+/// The real executables against throwaway Redis and PostgreSQL servers.
+@Suite("Gateway, aggregator and archiver end to end")
 struct PipelineEndToEndTests {
-    final class Stack: Sendable {
-        let redis: RedisServer
-        let client: RedisClient
-        let gateway: ServiceProcess
-        let aggregator: ServiceProcess
-        let http: HTTPTestClient
-        let adminPort: Int
-        let keyspace = RedisKeyspace()
-
-        init(rateLimit: Int = 0) async throws {
-            redis = try await RedisServer()
-            client = redis.client(name: "e2e")
-            let httpPort = FreePort.next()
-            adminPort = FreePort.next()
-            let environment = [
-                "ANALYTICS_REDIS_URL": redis.url, "ANALYTICS_HTTP_PORT": String(httpPort),
-                "ANALYTICS_ADMIN_PORT": String(adminPort), "ANALYTICS_RATE_LIMIT": String(rateLimit),
-                "ANALYTICS_CONSUMER_NAME": "e2e-aggregator", "ANALYTICS_LOG_LEVEL": "info",
-            ]
-            gateway = try ServiceProcess(.gateway, environment: environment, directory: redis.directory.url)
-            aggregator = try ServiceProcess(.aggregator, environment: environment, directory: redis.directory.url)
-            http = HTTPTestClient(port: httpPort)
-            let http = self.http
-            guard await eventually(timeout: .seconds(20), { (try? await http.get("/readyz"))?.status == 200 }) else {
-                throw TestSupportError("stack not ready\n\(gateway.output)\n\(aggregator.output)")
-            }
-        }
-
-        /// Sum of every day counter: exact whatever UTC midnight the test runs across.
-        func countedEvents() async throws -> Int {
-            let keys = try await client.send("KEYS", "\(keyspace.prefix):stats:day:*:total_events").array?.compactMap(\.string) ?? []
-            var total = 0
-            for key in keys { total += try await client.send("GET", key).int ?? 0 }
-            return total
-        }
-
-        func shutdown() async {
-            await gateway.stop()
-            await aggregator.stop()
-            await client.shutdown()
-        }
-    }
-
-    /// Posts events from `concurrency` tasks until `stop` is set; returns the statuses seen.
-    static func load(_ http: HTTPTestClient, concurrency: Int, stop: Locked<Bool>, onAnswer: @escaping @Sendable (Int, String?) -> Void) async {
-        await withTaskGroup(of: Void.self) { group in
-            for worker in 0..<concurrency {
-                group.addTask {
-                    var i = 0
-                    while !stop.withLock({ $0 }) {
-                        i += 1
-                        let body = i % 10 == 0
-                            ? #"{"event_type":"cv_theme_view","event_data":{"theme":"t\#(worker % 3)"}}"#
-                            : #"{"event_type":"click","event_data":{"n":\#(i)}}"#
-                        if let answer = try? await http.post("/api/analytics/event", body: body, timeout: .seconds(5)) {
-                            onAnswer(answer.status, answer.header("Retry-After"))
-                        } else {
-                            onAnswer(-1, nil)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     @Test func everyRouteAnswersFromTheRealProcesses() async throws {
-        let stack = try await Stack()
+        let stack = try await ServiceStack()
         defer { Task { await stack.shutdown() } }
         let http = stack.http
         let cookie = [("Cookie", "analytics_vid=\(UUID().lowercasedString)")]
@@ -108,7 +43,7 @@ struct PipelineEndToEndTests {
 
         // Both processes' metrics pass promtool and carry true business values.
         let gatewayMetrics = try await http.get("/metrics").body
-        let aggregatorMetrics = try await HTTPTestClient(port: stack.adminPort).get("/metrics").body
+        let aggregatorMetrics = try await stack.aggregatorAdmin.get("/metrics").body
         for exposition in [gatewayMetrics, aggregatorMetrics] {
             let check = try promtoolCheck(exposition)
             #expect(check.status == 0, "\(check.output)")
@@ -119,17 +54,17 @@ struct PipelineEndToEndTests {
         #expect(aggregatorMetrics.contains(#"maicivy_cv_theme_views{theme="backend"} 2"#))
         #expect(aggregatorMetrics.contains("maicivy_visitors_total 1"))
         #expect(aggregatorMetrics.contains("maicivy_current_visitors 1"))
-        #expect(try await HTTPTestClient(port: stack.adminPort).get("/healthz").status == 200)
+        #expect(try await stack.aggregatorAdmin.get("/healthz").status == 200)
     }
 
     @Test func killingTheAggregatorRepeatedlyUnderLoadCountsEveryEventOnce() async throws {
-        let stack = try await Stack()
+        let stack = try await ServiceStack()
         defer { Task { await stack.shutdown() } }
         let accepted = Locked(0)
         let other = Locked(0)
         let stop = Locked(false)
         let load = Task {
-            await Self.load(stack.http, concurrency: 8, stop: stop) { status, _ in
+            await ServiceStack.load(stack.http, concurrency: 8, stop: stop) { status, _ in
                 if status == 201 { accepted.withLock { $0 += 1 } } else { other.withLock { $0 += 1 } }
             }
         }
@@ -155,13 +90,13 @@ struct PipelineEndToEndTests {
     }
 
     @Test func redisStoppedUnderLoadGives503sThenRecovers() async throws {
-        let stack = try await Stack()
+        let stack = try await ServiceStack()
         defer { Task { await stack.shutdown() } }
         struct Tally { var created = 0, unavailable = 0, unavailableWithRetry = 0, otherStatus = 0, failed = 0 }
         let tally = Locked(Tally())
         let stop = Locked(false)
         let load = Task {
-            await Self.load(stack.http, concurrency: 4, stop: stop) { status, retryAfter in
+            await ServiceStack.load(stack.http, concurrency: 4, stop: stop) { status, retryAfter in
                 tally.withLock {
                     switch status {
                     case 201: $0.created += 1

@@ -256,13 +256,17 @@ struct GatewayIntegrationTests {
         #expect(try await themes("?limit=abc").count == 5)
     }
 
-    @Test func readinessNeedsRedisAndALiveAggregator() async throws {
+    @Test func readinessNeedsRedisAndLiveConsumers() async throws {
         let h = try await Harness()
         defer { Task { await h.stop() } }
         let notReady = try await h.http.get("/readyz")
         #expect(notReady.status == 503)
         #expect(notReady.body.contains("aggregator"))
         try await h.redis.send("SET", h.keyspace.consumerAlive(group: "aggregator"), "c", "PX", "10000")
+        let noArchiver = try await h.http.get("/readyz")
+        #expect(noArchiver.status == 503)
+        #expect(noArchiver.body.contains("archiver"))
+        try await h.redis.send("SET", h.keyspace.consumerAlive(group: "archiver"), "c", "PX", "10000")
         #expect(try await h.http.get("/readyz").status == 200)
         #expect(try await h.http.get("/healthz").status == 200)
     }

@@ -10,6 +10,7 @@ import Glibc
 public enum ServiceExecutable: String, Sendable {
     case gateway = "analytics-gateway"
     case aggregator = "analytics-aggregator"
+    case archiver = "analytics-archiver"
 }
 
 public final class ServiceProcess: Sendable {

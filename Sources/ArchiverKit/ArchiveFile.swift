@@ -1,0 +1,336 @@
+import AnalyticsCore
+import CZlib
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failure reading or writing an archive file: which file, which line (when one is at fault) and why.
+public struct ArchiveFileError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    /// 1-based line number, when the error concerns one line.
+    public let line: Int?
+    public let reason: String
+
+    public init(path: String, line: Int? = nil, reason: String) {
+        self.path = path
+        self.line = line
+        self.reason = reason
+    }
+
+    public var description: String {
+        if let line { return "\(path):\(line): \(reason)" }
+        return "\(path): \(reason)"
+    }
+}
+
+private func systemError(_ code: Int32 = errno) -> String {
+    String(cString: strerror(code))
+}
+
+/// zlib's description of the last error on `file`, or nil when there is none.
+private func zlibError(_ file: gzFile) -> (code: Int32, message: String)? {
+    let saved = errno
+    var code: Int32 = Z_OK
+    let message = gzerror(file, &code).map { String(cString: $0) } ?? ""
+    switch code {
+    case Z_OK: return nil
+    case Z_ERRNO: return (code, saved != 0 ? systemError(saved) : "I/O error")
+    case Z_BUF_ERROR: return (code, "the compressed data ends unexpectedly (truncated file?): zlib: \(message)")
+    case Z_DATA_ERROR: return (code, "corrupt compressed data: zlib: \(message)")
+    default: return (code, "zlib: \(message.isEmpty ? "error \(code)" : message)")
+    }
+}
+
+/// Writes events as a gzip-compressed NDJSON archive (see `ArchiveLine`) to a temporary path, then
+/// publishes it atomically under its final name with `commit(to:)`, or throws it away with `abandon()`.
+///
+/// Not thread-safe: one writer belongs to one task.
+public final class ArchiveWriter {
+    public let temporaryPath: String
+    /// Events appended so far.
+    public private(set) var count: Int = 0
+
+    private enum State {
+        case open, closed, committed, abandoned
+    }
+
+    /// The zlib stream: this class is its only owner, and the one place that frees it (`close()`).
+    private var file: gzFile?
+    private var state = State.open
+    /// Lines are gathered here and handed to zlib in large blocks: one `gzwrite` per ~64 KiB.
+    private var buffer: [UInt8] = []
+    private static let flushThreshold = 64 * 1024
+
+    /// Creates (or truncates) `temporaryPath` and opens it for writing at compression level 6.
+    public init(temporaryPath: String) throws(ArchiveFileError) {
+        self.temporaryPath = temporaryPath
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ArchiveFileError(path: temporaryPath, reason: "cannot create: \(systemError())")
+        }
+        guard let file = gzdopen(fd, "wb6") else {
+            let reason = systemError()
+            close(fd)
+            unlink(temporaryPath)
+            throw ArchiveFileError(path: temporaryPath, reason: "cannot start a gzip stream: \(reason)")
+        }
+        gzbuffer(file, 128 * 1024)
+        self.file = file
+        buffer.reserveCapacity(Self.flushThreshold + 16 * 1024)
+    }
+
+    deinit {
+        if let file { gzclose(file) }
+    }
+
+    /// Adds one event as one line.
+    public func append(_ event: AnalyticsEvent) throws(ArchiveFileError) {
+        guard state == .open else { throw ArchiveFileError(path: temporaryPath, reason: "the archive is no longer open") }
+        ArchiveLine.append(event, to: &buffer)
+        buffer.append(0x0A)
+        count += 1
+        if buffer.count >= Self.flushThreshold { try flushBuffer() }
+    }
+
+    private func flushBuffer() throws(ArchiveFileError) {
+        guard !buffer.isEmpty, let file else { return }
+        let written = buffer.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
+        guard written == Int32(buffer.count) else {
+            let reason = zlibError(file)?.message ?? systemError()
+            throw ArchiveFileError(path: temporaryPath, reason: "write failed: \(reason)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Finishes the gzip stream and publishes the file as `finalPath` so that it survives a crash once this
+    /// returns: the data is synced, the file renamed over `finalPath` (atomically: a reader sees the old
+    /// file or the complete new one) and the directory entry synced.
+    ///
+    /// On failure the temporary file is left in place; `abandon()` removes it.
+    public func commit(to finalPath: String) throws(ArchiveFileError) {
+        guard state == .open, let file else {
+            throw ArchiveFileError(path: temporaryPath, reason: "the archive is no longer open")
+        }
+        try flushBuffer()
+        if gzflush(file, Z_FINISH) != Z_OK {
+            let reason = zlibError(file)?.message ?? "gzflush failed"
+            throw ArchiveFileError(path: temporaryPath, reason: "cannot finish the gzip stream: \(reason)")
+        }
+        self.file = nil
+        state = .closed
+        let closed = gzclose(file)
+        guard closed == Z_OK else {
+            let reason = closed == Z_ERRNO ? systemError() : "zlib error \(closed)"
+            throw ArchiveFileError(path: temporaryPath, reason: "cannot close: \(reason)")
+        }
+
+        try Self.sync(path: temporaryPath, flags: O_RDONLY)
+        guard rename(temporaryPath, finalPath) == 0 else {
+            throw ArchiveFileError(path: temporaryPath, reason: "cannot rename to \(finalPath): \(systemError())")
+        }
+        state = .committed
+        let finalDirectory = Self.directory(of: finalPath)
+        try Self.sync(path: finalDirectory, flags: O_RDONLY | O_DIRECTORY)
+        let temporaryDirectory = Self.directory(of: temporaryPath)
+        if temporaryDirectory != finalDirectory {
+            try Self.sync(path: temporaryDirectory, flags: O_RDONLY | O_DIRECTORY)
+        }
+    }
+
+    /// Closes the stream and deletes the temporary file (a no-op once committed or abandoned).
+    public func abandon() {
+        switch state {
+        case .committed, .abandoned:
+            return
+        case .open, .closed:
+            if let file {
+                self.file = nil
+                gzclose(file)
+            }
+            buffer.removeAll()
+            unlink(temporaryPath)
+            state = .abandoned
+        }
+    }
+
+    private static func sync(path: String, flags: Int32) throws(ArchiveFileError) {
+        let fd = open(path, flags | O_CLOEXEC)
+        guard fd >= 0 else { throw ArchiveFileError(path: path, reason: "cannot open to sync: \(systemError())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw ArchiveFileError(path: path, reason: "fsync failed: \(systemError())") }
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// Reads the events of an archive file line by line: gzip (several concatenated members included, as
+/// `cat a.gz b.gz` makes) or plain NDJSON, with `\n` or `\r\n` line breaks, a last line with or without
+/// one, empty lines skipped.
+///
+/// A line that is not a valid event throws with its line number, and the next call goes on with the next
+/// line (an importer may count and skip bad lines). A damaged or truncated file throws, on every call
+/// from then on: it never looks like a file that simply ended.
+///
+/// Not thread-safe: one reader belongs to one task.
+public final class ArchiveReader {
+    public let path: String
+    /// Size of the file on disk when it was opened.
+    public let compressedSize: Int64
+    /// Lines longer than this are refused (and skipped).
+    public static let maximumLineLength = 1024 * 1024
+
+    /// Bytes of the file consumed so far (compressed bytes for a gzip file): with `compressedSize`, the
+    /// progress of an import.
+    public var compressedBytesRead: Int64 {
+        guard let file else { return finalOffset }
+        return Int64(gzoffset(file))
+    }
+
+    /// Whether the file is read as plain text rather than gzip (known once reading has begun).
+    public var isPlainText: Bool {
+        guard let file else { return finalPlainText }
+        return gzdirect(file) != 0
+    }
+
+    private var file: gzFile?
+    private var finalOffset: Int64 = 0
+    private var finalPlainText = false
+    /// Decompressed bytes not yet returned; `buffer[start...]` is pending.
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+    private var lineNumber = 0
+    /// Set after an over-long line: the rest of it is dropped up to the next line break.
+    private var discarding = false
+    private static let readSize = 64 * 1024
+
+    public init(path: String) throws(ArchiveFileError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ArchiveFileError(path: path, reason: "cannot open: \(systemError())") }
+        let size = lseek(fd, 0, SEEK_END)
+        guard size >= 0, lseek(fd, 0, SEEK_SET) == 0 else {
+            let reason = systemError()
+            close(fd)
+            throw ArchiveFileError(path: path, reason: "cannot determine the size (not a regular file?): \(reason)")
+        }
+        compressedSize = Int64(size)
+        guard let file = gzdopen(fd, "rb") else {
+            let reason = systemError()
+            close(fd)
+            throw ArchiveFileError(path: path, reason: "cannot start reading: \(reason)")
+        }
+        gzbuffer(file, 128 * 1024)
+        self.file = file
+        buffer.reserveCapacity(2 * Self.readSize)
+    }
+
+    deinit {
+        if let file { gzclose(file) }
+    }
+
+    /// The next event, or nil at the end of the file.
+    public func next() throws(ArchiveFileError) -> AnalyticsEvent? {
+        while let line = try nextLine() {
+            var end = line.upperBound
+            if end > line.lowerBound, buffer[end - 1] == 0x0D { end -= 1 }
+            var begin = line.lowerBound
+            if lineNumber == 1, end - begin >= 3, buffer[begin] == 0xEF, buffer[begin + 1] == 0xBB,
+                buffer[begin + 2] == 0xBF
+            {
+                begin += 3  // a UTF-8 byte order mark, as some Windows tools write
+            }
+            if buffer[begin..<end].allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            do {
+                return try ArchiveLine.decode(buffer[begin..<end])
+            } catch {
+                throw ArchiveFileError(path: path, line: lineNumber, reason: error.reason)
+            }
+        }
+        return nil
+    }
+
+    /// The range in `buffer` of the next line without its `\n`, or nil at the end of the file.
+    private func nextLine() throws(ArchiveFileError) -> Range<Int>? {
+        var searchFrom = start
+        while true {
+            if let newline = buffer[searchFrom...].firstIndex(of: 0x0A) {
+                let line = start..<newline
+                start = newline + 1
+                if discarding {
+                    discarding = false
+                    searchFrom = start
+                    continue
+                }
+                lineNumber += 1
+                guard line.count <= Self.maximumLineLength else { throw overlongLine() }
+                return line
+            }
+            if discarding {
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+            } else if buffer.count - start > Self.maximumLineLength {
+                lineNumber += 1
+                discarding = true
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+                throw overlongLine()
+            }
+            if atEnd {
+                guard start < buffer.count, !discarding else { return nil }
+                let line = start..<buffer.count
+                start = buffer.count
+                lineNumber += 1
+                return line
+            }
+            // Keep the unfinished line, drop what was returned, read more.
+            if start > 0 {
+                buffer.removeSubrange(0..<start)
+                start = 0
+            }
+            searchFrom = buffer.count
+            try fill()
+        }
+    }
+
+    private func overlongLine() -> ArchiveFileError {
+        ArchiveFileError(path: path, line: lineNumber, reason: "line longer than \(Self.maximumLineLength) bytes")
+    }
+
+    /// Appends up to `readSize` decompressed bytes to `buffer`; sets `atEnd` at the end of the file.
+    private func fill() throws(ArchiveFileError) {
+        guard let file else {
+            atEnd = true
+            return
+        }
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: Self.readSize))
+        let got = buffer.withUnsafeMutableBytes { raw in
+            gzread(file, raw.baseAddress! + old, UInt32(Self.readSize))
+        }
+        buffer.removeSubrange((old + max(Int(got), 0))...)
+        if got < 0 {
+            throw ArchiveFileError(
+                path: path, line: lineNumber + 1, reason: "cannot read: \(zlibError(file)?.message ?? systemError())")
+        }
+        if got == 0 {
+            // gzread reports a truncated stream as an end of file with Z_BUF_ERROR pending: check for it,
+            // and leave the stream open so that every later call fails the same way.
+            if let error = zlibError(file) {
+                throw ArchiveFileError(path: path, line: lineNumber + 1, reason: error.message)
+            }
+            finalOffset = Int64(gzoffset(file))
+            finalPlainText = gzdirect(file) != 0
+            self.file = nil
+            gzclose(file)
+            atEnd = true
+        }
+    }
+}

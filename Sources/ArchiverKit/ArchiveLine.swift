@@ -1,0 +1,296 @@
+import AnalyticsCore
+import Foundation
+
+/// Why a line of an archive file is not an event the service can store.
+public struct ArchiveLineError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A sentence for an operator, naming the field at fault (e.g. `created_at: not an RFC 3339 timestamp`).
+    public let reason: String
+
+    public init(reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}
+
+/// One archived event as a line of NDJSON:
+///
+///     {"id":"…","visitor_id":"…","event_type":"pageview","event_data":{…},"page_url":"…","referrer":null,"created_at":"2026-11-27T13:46:30.123Z"}
+///
+/// Writing is strict and fixed (key order, lower-case UUIDs, UTC with milliseconds); reading is lenient in
+/// form (key order, extra keys, UUID case, timestamp offsets and precision) so that history exported by
+/// other tools can be imported, but applies the gateway's rules where they matter for storage.
+public enum ArchiveLine {
+    /// The line of `event`, without a trailing newline.
+    ///
+    /// `eventData` is embedded as it is: it must be JSON object text (the gateway and PostgreSQL's jsonb
+    /// only produce that). Line breaks in it can only be insignificant whitespace and are written as
+    /// spaces, so that the line stays one line; every other byte is kept.
+    public static func encode(_ event: AnalyticsEvent) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(192 + event.eventData.utf8.count)
+        append(event, to: &out)
+        return out
+    }
+
+    /// Appends the line of `event` (without a newline) to `out`: the writer's allocation-free path.
+    public static func append(_ event: AnalyticsEvent, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"id":""#.utf8)
+        appendUUID(event.id, to: &out)
+        out.append(contentsOf: #"","visitor_id":""#.utf8)
+        appendUUID(event.visitorID, to: &out)
+        out.append(contentsOf: #"","event_type":"#.utf8)
+        JSONText.appendQuoted(event.eventType, to: &out)
+        out.append(contentsOf: #","event_data":"#.utf8)
+        let data = event.eventData.utf8
+        if data.isEmpty {
+            out.append(contentsOf: "{}".utf8)
+        } else if data.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
+            for byte in data { out.append(byte == 0x0A || byte == 0x0D ? 0x20 : byte) }
+        } else {
+            out.append(contentsOf: data)
+        }
+        out.append(contentsOf: #","page_url":"#.utf8)
+        appendOptional(event.pageURL, to: &out)
+        out.append(contentsOf: #","referrer":"#.utf8)
+        appendOptional(event.referrer, to: &out)
+        out.append(contentsOf: #","created_at":""#.utf8)
+        RFC3339.append(milliseconds: event.createdAt, to: &out)
+        out.append(contentsOf: #""}"#.utf8)
+    }
+
+    /// Reads one line (without its line break). Keys may come in any order and unknown keys are ignored;
+    /// `event_data` absent or null is `{}`; `created_at` may carry any offset and precision.
+    public static func decode(_ line: some Collection<UInt8>) throws(ArchiveLineError) -> AnalyticsEvent {
+        let bytes = Array(line)
+        let root: JSONValue
+        do {
+            root = try JSONScanner.parse(bytes)
+        } catch {
+            throw ArchiveLineError(reason: "not valid JSON (\(error))")
+        }
+        guard root.kind == .object else { throw ArchiveLineError(reason: "not a JSON object") }
+
+        let id = try uuid(root, "id")
+        let visitorID = try uuid(root, "visitor_id")
+
+        guard let typeValue = root["event_type"], typeValue.kind != .null else {
+            throw ArchiveLineError(reason: "event_type: missing")
+        }
+        guard let eventType = typeValue.string, EventRules.isValidEventType(eventType) else {
+            throw ArchiveLineError(reason: "event_type: must be 1 to 50 characters of [a-z0-9_.:-]")
+        }
+
+        var eventData = "{}"
+        if let value = root["event_data"], value.kind != .null {
+            guard value.kind == .object else { throw ArchiveLineError(reason: "event_data: must be a JSON object") }
+            guard !value.containsNUL else {
+                throw ArchiveLineError(reason: "event_data: the character U+0000 is not allowed")
+            }
+            eventData = String(decoding: bytes[value.span], as: UTF8.self)
+        }
+
+        let pageURL = try urlField(root, "page_url")
+        let referrer = try urlField(root, "referrer")
+
+        guard let timeValue = root["created_at"], timeValue.kind != .null else {
+            throw ArchiveLineError(reason: "created_at: missing")
+        }
+        guard let timeText = timeValue.string else {
+            throw ArchiveLineError(reason: "created_at: must be an RFC 3339 timestamp string")
+        }
+        guard let createdAt = RFC3339.parse(timeText) else {
+            throw ArchiveLineError(reason: "created_at: not an RFC 3339 timestamp: \(excerpt(timeText))")
+        }
+        guard StreamEntryCodec.validCreatedAt.contains(createdAt) else {
+            throw ArchiveLineError(reason: "created_at: outside the years 1 to 9999 in UTC: \(excerpt(timeText))")
+        }
+
+        return AnalyticsEvent(
+            id: id, visitorID: visitorID, eventType: eventType, eventData: eventData, pageURL: pageURL,
+            referrer: referrer, createdAt: createdAt)
+    }
+
+    private static func uuid(_ root: JSONValue, _ key: String) throws(ArchiveLineError) -> UUID {
+        guard let value = root[key], value.kind != .null else { throw ArchiveLineError(reason: "\(key): missing") }
+        guard let text = value.string, let uuid = UUID(canonical: text) else {
+            throw ArchiveLineError(reason: "\(key): not a UUID (8-4-4-4-12 hexadecimal digits)")
+        }
+        return uuid
+    }
+
+    private static func urlField(_ root: JSONValue, _ key: String) throws(ArchiveLineError) -> String? {
+        guard let value = root[key], value.kind != .null else { return nil }
+        guard let text = value.string, EventRules.isValidURLField(text) else {
+            throw ArchiveLineError(
+                reason: "\(key): must be null or a string of at most \(EventRules.maximumURLLength) characters without U+0000")
+        }
+        return text
+    }
+
+    /// A quoted, shortened copy of a bad value for an error message.
+    private static func excerpt(_ text: String) -> String {
+        let limit = 40
+        return text.count <= limit ? JSONText.quoted(text) : JSONText.quoted(String(text.prefix(limit))) + "…"
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private static func appendUUID(_ uuid: UUID, to out: inout [UInt8]) {
+        withUnsafeBytes(of: uuid.uuid) { raw in
+            for i in 0..<16 {
+                if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+                out.append(hexDigits[Int(raw[i] >> 4)])
+                out.append(hexDigits[Int(raw[i] & 0xF)])
+            }
+        }
+    }
+
+    private static func appendOptional(_ value: String?, to out: inout [UInt8]) {
+        if let value {
+            JSONText.appendQuoted(value, to: &out)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
+    }
+}
+
+/// RFC 3339 timestamps with integer arithmetic only (Foundation's formatters cost more than the rest of
+/// a line).
+public enum RFC3339 {
+    /// `2026-11-27T13:46:30.123Z`: always UTC, always milliseconds, the year on four digits.
+    public static func format(milliseconds: Int64) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        append(milliseconds: milliseconds, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func append(milliseconds ms: Int64, to out: inout [UInt8]) {
+        let perDay = TimeBucket.millisecondsPerDay
+        var days = ms / perDay
+        var inDay = ms % perDay
+        if inDay < 0 {
+            days -= 1
+            inDay += perDay
+        }
+        let date = CivilDate(daysSinceEpoch: Int(days))
+        let t = Int(inDay)
+        appendDigits(date.year, 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(date.month, 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(date.day, 2, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendDigits(t / 3_600_000, 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(t / 60_000 % 60, 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(t / 1000 % 60, 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(t % 1000, 3, to: &out)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// Milliseconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
+    ///
+    /// Accepts what other tools write: `t`/`z` in lower case, a space instead of `T` (PostgreSQL's text
+    /// output), a fraction of any length (truncated to milliseconds), offsets as `±HH:MM`, `±HHMM` or `±HH`,
+    /// and a leap second (`:60`, counted as the first second of the next minute, as PostgreSQL does).
+    /// Nil for anything else, including impossible dates such as February 30.
+    public static func parse(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    public static func parse(bytes s: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var i = 0
+
+        func digits(_ count: Int) -> Int? {
+            guard s.count - i >= count else { return nil }
+            var value = 0
+            for _ in 0..<count {
+                let d = Int(s[i]) - 0x30
+                guard d >= 0, d <= 9 else { return nil }
+                value = value * 10 + d
+                i += 1
+            }
+            return value
+        }
+        func expect(_ byte: UInt8) -> Bool {
+            guard i < s.count, s[i] == byte else { return false }
+            i += 1
+            return true
+        }
+
+        guard let year = digits(4), expect(UInt8(ascii: "-")), let month = digits(2), expect(UInt8(ascii: "-")),
+            let day = digits(2)
+        else { return nil }
+        guard i < s.count, s[i] == UInt8(ascii: "T") || s[i] == UInt8(ascii: "t") || s[i] == UInt8(ascii: " ")
+        else { return nil }
+        i += 1
+        guard let hour = digits(2), expect(UInt8(ascii: ":")), let minute = digits(2), expect(UInt8(ascii: ":")),
+            let second = digits(2)
+        else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= CivilDate.daysIn(month: month, year: year),
+            hour <= 23, minute <= 59, second <= 60
+        else { return nil }
+
+        var millis = 0
+        if i < s.count, s[i] == UInt8(ascii: ".") {
+            i += 1
+            var count = 0
+            while i < s.count, s[i] >= 0x30, s[i] <= 0x39 {
+                if count < 3 { millis = millis * 10 + Int(s[i] - 0x30) }
+                count += 1
+                i += 1
+            }
+            guard count > 0 else { return nil }
+            for _ in count..<max(count, 3) { millis *= 10 }
+        }
+
+        guard i < s.count else { return nil }
+        var offsetMinutes = 0
+        switch s[i] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            i += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            let sign = s[i] == UInt8(ascii: "-") ? -1 : 1
+            i += 1
+            guard let hours = digits(2), hours <= 23 else { return nil }
+            var minutes = 0
+            if i < s.count {
+                _ = expect(UInt8(ascii: ":"))
+                guard let m = digits(2), m <= 59 else { return nil }
+                minutes = m
+            }
+            offsetMinutes = sign * (hours * 60 + minutes)
+        default:
+            return nil
+        }
+        guard i == s.count else { return nil }
+
+        let days = Int64(CivilDate(year: year, month: month, day: day).daysSinceEpoch)
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
+        return seconds * 1000 + Int64(millis)
+    }
+
+    /// `value` in decimal, zero-padded to `width` digits, without an intermediate allocation.
+    private static func appendDigits(_ value: Int, _ width: Int, to out: inout [UInt8]) {
+        var v = value
+        if v < 0 {
+            out.append(UInt8(ascii: "-"))
+            v = -v
+        }
+        var divisor = 1
+        var count = 1
+        while count < width || v / divisor >= 10 {
+            divisor *= 10
+            count += 1
+        }
+        while divisor > 0 {
+            out.append(UInt8(0x30 + v / divisor % 10))
+            divisor /= 10
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import AnalyticsCore
+import Foundation
+import Logging
+import PostgresNIO
+import RedisClient
+import ServiceLifecycle
+import ServiceSupport
+
+/// Assembles the archiver: the PostgreSQL pool and Redis clients (started first, stopped last), the
+/// admin listener and the consumer; and the one-shot commands (migrate, retention, import, rebuild).
+public struct ArchiverApplication: Sendable {
+    public let configuration: AnalyticsConfiguration
+    public let logger: Logger
+    public let registry: MetricsRegistry
+    public let postgres: PostgresClient
+    public let redisReader: RedisClient
+    public let redisWriter: RedisClient
+    public let partitions: PartitionManager
+    public let metrics: ArchiverMetrics
+    public let migrations: [Migration]
+
+    public init(configuration: AnalyticsConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        registry = MetricsRegistry(namespace: configuration.metricsNamespace)
+        let database = try DatabaseURL(configuration.databaseURL)
+        var postgresLogger = logger
+        postgresLogger.logLevel = max(logger.logLevel, .warning)
+        postgres = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: postgresLogger)
+        redisReader = RedisClient(
+            configuration, name: "archiver-read", logger: logger,
+            metrics: PrometheusRedisClientMetrics(registry: registry, client: "archiver-read")
+        ) {
+            $0.commandTimeout = .seconds(6)
+            $0.queueTimeout = .seconds(10)
+        }
+        redisWriter = RedisClient(
+            configuration, name: "archiver-write", logger: logger,
+            metrics: PrometheusRedisClientMetrics(registry: registry, client: "archiver-write")
+        ) {
+            $0.commandTimeout = .seconds(10)
+            $0.queueTimeout = .seconds(30)
+        }
+        partitions = PartitionManager(client: postgres, logger: logger)
+        metrics = ArchiverMetrics(registry: registry)
+        migrations = try MigrationRunner.load(
+            directory: MigrationRunner.locateDirectory(configured: configuration.migrationsDirectory))
+    }
+
+    public var migrator: MigrationRunner {
+        MigrationRunner(migrations: migrations, client: postgres, logger: logger)
+    }
+
+    public var retentionPass: RetentionPass {
+        RetentionPass(
+            settings: .init(
+                rawRetentionDays: configuration.rawRetentionDays, archiveRetentionDays: configuration.archiveRetentionDays,
+                archiveDirectory: URL(fileURLWithPath: configuration.archiveDirectory)),
+            client: postgres, redis: redisWriter, keyspace: configuration.keyspace, partitions: partitions, metrics: metrics,
+            logger: logger)
+    }
+
+    public var retentionScheduler: RetentionScheduler {
+        RetentionScheduler(pass: retentionPass, client: postgres, metrics: metrics, logger: logger)
+    }
+
+    public var store: EventStore {
+        EventStore(client: postgres, partitions: partitions, logger: logger)
+    }
+
+    /// The long-running archiver: migrations at start, then the consumer.
+    public func services() -> [any Service] {
+        let consumer = ArchiverConsumer(
+            settings: .init(consumerName: configuration.consumerName, keyspace: configuration.keyspace),
+            reader: redisReader, writer: redisWriter, store: store, partitions: partitions,
+            health: StreamHealth(redis: redisWriter, keyspace: configuration.keyspace, registry: registry), metrics: metrics,
+            retention: retentionScheduler, logger: logger)
+        let admin = AdminServer.make(
+            host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger
+        ) {
+            let silent = consumer.secondsSinceProgress
+            return silent > 30 ? "no progress for \(Int(silent)) s" : nil
+        }
+        return [postgres, redisReader, redisWriter, admin, MigratingService(migrator: migrator, then: consumer, logger: logger)]
+    }
+
+    /// Runs `body` with the clients running, for the one-shot commands.
+    public func withClients<R: Sendable>(_ body: @Sendable () async throws -> R) async throws -> R {
+        let postgres = self.postgres
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await postgres.run() }
+            defer { group.cancelAll() }
+            let result = try await body()
+            await redisReader.shutdown()
+            await redisWriter.shutdown()
+            return result
+        }
+    }
+}
+
+/// Applies pending migrations before the consumer starts, retrying while PostgreSQL is unreachable
+/// (the archiver waits for its database instead of crash-looping); a migration that fails on its
+/// SQL stops the process.
+struct MigratingService: Service {
+    let migrator: MigrationRunner
+    let then: ArchiverConsumer
+    let logger: Logger
+
+    func run() async throws {
+        var backoff: Duration = .milliseconds(200)
+        while true {
+            do {
+                try await migrator.migrateUp()
+                break
+            } catch let error as PSQLError where error.serverInfo != nil {
+                throw error
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                logger.warning("PostgreSQL unreachable for migrations; retrying", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        try await then.run()
+    }
+}

@@ -1,0 +1,244 @@
+import AnalyticsCore
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Prometheus
+import RedisClient
+
+/// The retention and archive pass (PRODUCT.md): each day of raw events older than the raw retention
+/// is exported to a gzip NDJSON file (temporary name, fsync, row count checked, rename), rolled up
+/// (counts per event type, page and dimension; unique visitors as HyperLogLog bytes), and only then
+/// its partition is dropped — all while the partition is locked against writes, the rollup and the
+/// drop in one transaction. Rollups and archives older than the archive retention are removed.
+/// A crash at any step loses nothing: the next pass finds the partition still there and redoes it.
+public struct RetentionPass: Sendable {
+    public struct Settings: Sendable {
+        public var rawRetentionDays: Int
+        public var archiveRetentionDays: Int
+        public var archiveDirectory: URL
+
+        public init(rawRetentionDays: Int, archiveRetentionDays: Int, archiveDirectory: URL) {
+            self.rawRetentionDays = rawRetentionDays
+            self.archiveRetentionDays = archiveRetentionDays
+            self.archiveDirectory = archiveDirectory
+        }
+    }
+
+    public struct Report: Sendable, Equatable {
+        public var archivedDays: [CivilDate] = []
+        public var droppedWithoutArchive: [CivilDate] = []
+        public var removedDays: [CivilDate] = []
+        public var archivedEvents = 0
+        public var forgottenVisitors = 0
+    }
+
+    public struct IntegrityError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    let settings: Settings
+    let client: PostgresClient
+    let redis: RedisClient
+    let keyspace: RedisKeyspace
+    let partitions: PartitionManager
+    let metrics: ArchiverMetrics?
+    let logger: Logger
+
+    public init(
+        settings: Settings, client: PostgresClient, redis: RedisClient, keyspace: RedisKeyspace, partitions: PartitionManager,
+        metrics: ArchiverMetrics?, logger: Logger
+    ) {
+        self.settings = settings
+        self.client = client
+        self.redis = redis
+        self.keyspace = keyspace
+        self.partitions = partitions
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The first day kept raw, and the first day whose rollups and archive are kept.
+    public static func cutoffs(today: CivilDate, rawRetentionDays: Int, archiveRetentionDays: Int) -> (raw: CivilDate, archive: CivilDate) {
+        (
+            CivilDate(daysSinceEpoch: today.daysSinceEpoch - rawRetentionDays),
+            CivilDate(daysSinceEpoch: today.daysSinceEpoch - archiveRetentionDays)
+        )
+    }
+
+    public static func archiveFileName(_ day: CivilDate) -> String {
+        "analytics-events-\(day.isoString).ndjson.gz"
+    }
+
+    public func run(nowMilliseconds: Int64 = EpochClock.milliseconds()) async throws -> Report {
+        let today = TimeBucket(epochMilliseconds: nowMilliseconds).date
+        let cutoff = Self.cutoffs(
+            today: today, rawRetentionDays: settings.rawRetentionDays, archiveRetentionDays: settings.archiveRetentionDays)
+        try FileManager.default.createDirectory(at: settings.archiveDirectory, withIntermediateDirectories: true)
+        var report = Report()
+        for day in try await partitions.existingDays() where day < cutoff.raw {
+            let start = ContinuousClock.now
+            // Past the archive retention an archive would be removed at once: drop without one.
+            let archive = day >= cutoff.archive
+            let events = try await retire(day, archive: archive)
+            if archive {
+                report.archivedDays.append(day)
+                report.archivedEvents += events
+                metrics?.daysArchived.increment()
+            } else {
+                report.droppedWithoutArchive.append(day)
+            }
+            metrics?.dayDropDuration.record(ContinuousClock.now - start)
+            logger.info("retired day", metadata: ["day": "\(day.isoString)", "events": "\(events)", "archived": "\(archive)"])
+        }
+        report.removedDays = try await removeExpired(before: cutoff.archive)
+        metrics?.daysRemoved.increment(by: Int64(report.removedDays.count))
+        report.forgottenVisitors = try await forgetVisitors(before: cutoff.raw)
+        return report
+    }
+
+    /// Archives (optionally), rolls up and drops one day; returns its number of events.
+    func retire(_ day: CivilDate, archive: Bool) async throws -> Int {
+        let partition = PartitionManager.name(of: day)
+        let finalURL = settings.archiveDirectory.appendingPathComponent(Self.archiveFileName(day))
+        let events = try await client.withTransaction(logger: logger) { connection -> Int in
+            // Nothing may be written to the day while it is exported and dropped (an import could).
+            try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(partition) IN EXCLUSIVE MODE"), logger: logger)
+            var count = 0
+            for try await n in try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(partition)"), logger: logger)
+                .decode(Int.self)
+            {
+                count = n
+            }
+            if archive && count > 0 {
+                try await export(partition, count: count, to: finalURL, connection: connection)
+                let hll = try await visitorsHyperLogLog(partition, connection: connection)
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: """
+                        INSERT INTO analytics_daily_rollups (day, event_type, page_url, dimension, events)
+                        SELECT '\(day.isoString)'::date, event_type, coalesce(page_url, ''),
+                               CASE event_type WHEN 'cv_theme_view' THEN coalesce(event_data->>'theme', '')
+                                               WHEN 'letter_generated' THEN coalesce(event_data->>'type', '')
+                                               ELSE '' END,
+                               count(*)
+                        FROM \(partition) GROUP BY 2, 3, 4
+                        ON CONFLICT (day, event_type, page_url, dimension) DO UPDATE SET events = EXCLUDED.events
+                        """), logger: logger)
+                try await connection.query(
+                    """
+                    INSERT INTO analytics_daily_visitors (day, unique_visitors, visitors_hll)
+                    VALUES (\(day.isoString)::date, \(hll.count), \(ByteBuffer(bytes: hll.bytes)))
+                    ON CONFLICT (day) DO UPDATE SET unique_visitors = EXCLUDED.unique_visitors, visitors_hll = EXCLUDED.visitors_hll
+                    """, logger: logger)
+                try await connection.query(
+                    """
+                    INSERT INTO analytics_archive_files (day, path, events) VALUES (\(day.isoString)::date, \(finalURL.path), \(count))
+                    ON CONFLICT (day) DO UPDATE SET path = EXCLUDED.path, events = EXCLUDED.events, archived_at = now()
+                    """, logger: logger)
+            }
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(partition)"), logger: logger)
+            return count
+        }
+        partitions.forget(day)
+        return events
+    }
+
+    /// Writes the day to its archive file: temporary name, every row counted against the
+    /// partition, fsync, rename (an existing archive of the day is replaced whole).
+    func export(_ partition: String, count: Int, to finalURL: URL, connection: PostgresConnection) async throws {
+        let temporary = finalURL.path + ".tmp"
+        let writer = try ArchiveWriter(temporaryPath: temporary)
+        do {
+            let rows = try await connection.query(
+                PostgresQuery(unsafeSQL: """
+                    SELECT id, visitor_id, event_type, event_data::text, page_url, referrer,
+                           (extract(epoch FROM created_at) * 1000)::bigint
+                    FROM \(partition) ORDER BY created_at, id
+                    """), logger: logger)
+            for try await (id, visitor, type, data, url, referrer, ms) in rows.decode((UUID, UUID, String, String?, String?, String?, Int64).self) {
+                try writer.append(AnalyticsEvent(
+                    id: id, visitorID: visitor, eventType: type, eventData: data ?? "{}", pageURL: url, referrer: referrer, createdAt: ms))
+            }
+            guard writer.count == count else {
+                throw IntegrityError(description: "\(partition): exported \(writer.count) rows, the partition holds \(count)")
+            }
+            try writer.commit(to: finalURL.path)
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    /// The day's distinct visitors as the bytes of a Redis HyperLogLog (built in a temporary key),
+    /// with its estimate.
+    func visitorsHyperLogLog(_ partition: String, connection: PostgresConnection) async throws -> (bytes: [UInt8], count: Int) {
+        let key = "\(keyspace.prefix):tmp:retention:\(partition):\(UUID().lowercasedString)"
+        var chunk: [String] = []
+        func flush() async throws {
+            guard !chunk.isEmpty else { return }
+            try await redis.send(RedisCommand(["PFADD", key] + chunk), timeout: .seconds(10))
+            chunk.removeAll(keepingCapacity: true)
+        }
+        do {
+            try await redis.send(RedisCommand("PFADD", key), timeout: .seconds(10))
+            let rows = try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT DISTINCT visitor_id FROM \(partition)"), logger: logger)
+            for try await visitor in rows.decode(UUID.self) {
+                chunk.append(visitor.lowercasedString)
+                if chunk.count == 1000 { try await flush() }
+            }
+            try await flush()
+            let replies = try await redis.pipeline(
+                [RedisCommand("GET", key), RedisCommand("PFCOUNT", key), RedisCommand("DEL", key)], timeout: .seconds(10))
+            guard case .bulk(let bytes) = replies[0], let count = replies[1].int else {
+                throw RedisError.unexpectedReply("HyperLogLog of \(partition)")
+            }
+            return (bytes, count)
+        } catch {
+            _ = try? await redis.send("DEL", key)
+            throw error
+        }
+    }
+
+    /// Removes rollups and archive files older than the archive retention.
+    func removeExpired(before cutoff: CivilDate) async throws -> [CivilDate] {
+        var removed = Set<CivilDate>()
+        let files = try await client.query(
+            "SELECT day::text, path FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date", logger: logger)
+        for try await (day, path) in files.decode((String, String).self) {
+            try? FileManager.default.removeItem(atPath: path)
+            if let d = CivilDate(iso: day) { removed.insert(d) }
+        }
+        // Files of the archive directory that no row names (a row removed before its file).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: settings.archiveDirectory.path)) ?? [] {
+            guard name.hasPrefix("analytics-events-"), name.hasSuffix(".ndjson.gz"),
+                let day = CivilDate(iso: name.dropFirst("analytics-events-".count).prefix(10)), day < cutoff
+            else { continue }
+            try? FileManager.default.removeItem(at: settings.archiveDirectory.appendingPathComponent(name))
+            removed.insert(day)
+        }
+        let rollupDays = try await client.query(
+            "SELECT DISTINCT day::text FROM analytics_daily_rollups WHERE day < \(cutoff.isoString)::date", logger: logger)
+        for try await day in rollupDays.decode(String.self) {
+            if let d = CivilDate(iso: day) { removed.insert(d) }
+        }
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("DELETE FROM analytics_daily_rollups WHERE day < \(cutoff.isoString)::date", logger: logger)
+            try await connection.query("DELETE FROM analytics_daily_visitors WHERE day < \(cutoff.isoString)::date", logger: logger)
+            try await connection.query("DELETE FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date", logger: logger)
+        }
+        return removed.sorted()
+    }
+
+    /// Visitors last seen before the raw cutoff have no event left: forget them.
+    func forgetVisitors(before cutoff: CivilDate) async throws -> Int {
+        let rows = try await client.query(
+            """
+            WITH gone AS (DELETE FROM visitors WHERE last_seen < \(cutoff.isoString + " 00:00:00+00")::timestamptz RETURNING 1)
+            SELECT count(*) FROM gone
+            """, logger: logger)
+        var n = 0
+        for try await count in rows.decode(Int.self) { n = count }
+        return n
+    }
+}

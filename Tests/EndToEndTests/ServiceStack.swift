@@ -1,0 +1,118 @@
+import AnalyticsCore
+import Foundation
+import RedisClient
+import TestSupport
+
+/// The whole pipeline as real processes: throwaway Redis and PostgreSQL, and the gateway,
+/// aggregator and archiver executables configured through their environment.
+final class ServiceStack: Sendable {
+    let redis: RedisServer
+    let postgres: PostgresServer
+    let client: RedisClient
+    let gateway: ServiceProcess
+    let aggregator: ServiceProcess
+    let archiver: ServiceProcess
+    let http: HTTPTestClient
+    let aggregatorAdmin: HTTPTestClient
+    let archiverAdmin: HTTPTestClient
+    let archiveDirectory: TemporaryDirectory
+    let environment: [String: String]
+    let keyspace = RedisKeyspace()
+
+    init(rateLimit: Int = 0, extraEnvironment: [String: String] = [:]) async throws {
+        async let redisServer = RedisServer()
+        async let postgresServer = PostgresServer()
+        redis = try await redisServer
+        postgres = try await postgresServer
+        client = redis.client(name: "e2e")
+        archiveDirectory = TemporaryDirectory("archive")
+        let httpPort = FreePort.next()
+        let aggregatorPort = FreePort.next()
+        let archiverPort = FreePort.next()
+        var environment = [
+            "ANALYTICS_REDIS_URL": redis.url, "ANALYTICS_DATABASE_URL": postgres.url, "ANALYTICS_HTTP_PORT": String(httpPort),
+            "ANALYTICS_RATE_LIMIT": String(rateLimit), "ANALYTICS_LOG_LEVEL": "info",
+            "ANALYTICS_ARCHIVE_DIR": archiveDirectory.path, "ANALYTICS_MIGRATIONS_DIR": Self.migrationsDirectory,
+        ]
+        environment.merge(extraEnvironment) { $1 }
+        self.environment = environment
+        let directory = redis.directory.url
+        gateway = try ServiceProcess(.gateway, environment: environment, directory: directory)
+        aggregator = try ServiceProcess(
+            .aggregator,
+            environment: environment.merging(["ANALYTICS_ADMIN_PORT": String(aggregatorPort), "ANALYTICS_CONSUMER_NAME": "e2e-aggregator"]) { $1 },
+            directory: directory)
+        archiver = try ServiceProcess(
+            .archiver,
+            environment: environment.merging(["ANALYTICS_ADMIN_PORT": String(archiverPort), "ANALYTICS_CONSUMER_NAME": "e2e-archiver"]) { $1 },
+            directory: directory)
+        http = HTTPTestClient(port: httpPort)
+        aggregatorAdmin = HTTPTestClient(port: aggregatorPort)
+        archiverAdmin = HTTPTestClient(port: archiverPort)
+        let http = self.http
+        guard await eventually(timeout: .seconds(30), { (try? await http.get("/readyz"))?.status == 200 }) else {
+            throw TestSupportError("stack not ready\n\(gateway.output)\n\(aggregator.output)\n\(archiver.output)")
+        }
+    }
+
+    static var migrationsDirectory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("migrations").path
+    }
+
+    /// Runs `analytics-archiver` with a command (migrate, retention, import, rebuild) to completion.
+    func archiverCommand(_ arguments: [String]) async throws -> (status: Int32?, output: String) {
+        let process = try ChildProcess(
+            executable: BuildProducts.executable(ServiceExecutable.archiver.rawValue), arguments: arguments,
+            environment: environment.merging(["ANALYTICS_ADMIN_PORT": String(FreePort.next())]) { $1 },
+            logDirectory: redis.directory.url, name: "archiver-\(arguments.first ?? "")")
+        let status = await process.waitForExit(timeout: .seconds(120))
+        return (status, process.output)
+    }
+
+    /// Sum of every day counter: exact whatever UTC midnight the test runs across.
+    func countedEvents() async throws -> Int {
+        let keys = try await client.send("KEYS", "\(keyspace.prefix):stats:day:*:total_events").array?.compactMap(\.string) ?? []
+        var total = 0
+        for key in keys { total += try await client.send("GET", key).int ?? 0 }
+        return total
+    }
+
+    func storedEvents() throws -> Int {
+        Int(try postgres.psql("SELECT count(*) FROM analytics_events")) ?? -1
+    }
+
+    func shutdown() async {
+        await gateway.stop()
+        await aggregator.stop()
+        await archiver.stop()
+        await client.shutdown()
+    }
+
+    /// Posts events from `concurrency` tasks until `stop` is set, reporting each status.
+    static func load(
+        _ http: HTTPTestClient, concurrency: Int, stop: Locked<Bool>, onAnswer: @escaping @Sendable (Int, String?) -> Void
+    ) async {
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var i = 0
+                    while !stop.value {
+                        i += 1
+                        let body =
+                            i % 10 == 0
+                            ? #"{"event_type":"cv_theme_view","event_data":{"theme":"t\#(worker % 3)"}}"#
+                            : i % 25 == 0
+                                ? #"{"event_type":"letter_generated","event_data":{"type":"motivation"}}"#
+                                : #"{"event_type":"click","event_data":{"n":\#(i)}}"#
+                        if let answer = try? await http.post("/api/analytics/event", body: body, timeout: .seconds(5)) {
+                            onAnswer(answer.status, answer.header("Retry-After"))
+                        } else {
+                            onAnswer(-1, nil)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
