@@ -78,3 +78,30 @@ start_pipeline() {
 start_aggregator() {
   start_service aggregator ANALYTICS_ADMIN_PORT="$(free_port)" ANALYTICS_CONSUMER_NAME=bench
 }
+
+# start_postgres [extra -c settings…]: a throwaway cluster in $WORK (as the postgres user when root),
+# production durability (fsync, synchronous_commit), tuned for ingestion; sets PG_PORT, DATABASE_URL
+# and the psql array PSQL.
+start_postgres() {
+  local pgbin; pgbin=$(pg_config --bindir)
+  local as_pg=()
+  if [ "$(id -u)" -eq 0 ]; then as_pg=(setpriv --reuid=postgres --regid=postgres --clear-groups --); fi
+  mkdir -p "$WORK/pg"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$WORK/pg" && chmod 755 "$WORK"
+  "${as_pg[@]}" "$pgbin/initdb" -D "$WORK/pg/data" -U postgres --auth=trust --encoding=UTF8 --locale=C --no-sync >"$WORK/pg/initdb.log" 2>&1
+  PG_PORT=$(free_port)
+  # shared_buffers=1GB, max_wal_size=8GB and checkpoint_timeout=30min keep checkpoints out of the
+  # runs; fsync and synchronous_commit stay on: the figures are for durable commits.
+  "${as_pg[@]}" "$pgbin/postgres" -D "$WORK/pg/data" -p "$PG_PORT" -k "$WORK/pg" -c listen_addresses=127.0.0.1 \
+    -c fsync=on -c synchronous_commit=on -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min \
+    -c maintenance_work_mem=256MB "$@" >"$WORK/pg/postgres.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 300); do "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres && break; sleep 0.1; done
+  PSQL=(psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)
+  "${PSQL[@]}" -d postgres -c 'CREATE DATABASE analytics'
+  PSQL+=(-d analytics)
+  DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/analytics"
+}
+
+# Seconds since the epoch with nanoseconds.
+now() { date +%s.%N; }

@@ -88,8 +88,12 @@ public struct RetentionPass: Sendable {
             } else {
                 report.droppedWithoutArchive.append(day)
             }
-            metrics?.dayDropDuration.record(ContinuousClock.now - start)
-            logger.info("retired day", metadata: ["day": "\(day.isoString)", "events": "\(events)", "archived": "\(archive)"])
+            let elapsed = ContinuousClock.now - start
+            metrics?.dayDropDuration.record(elapsed)
+            logger.info("retired day", metadata: [
+                "day": "\(day.isoString)", "events": "\(events)", "archived": "\(archive)",
+                "seconds": "\(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)",
+            ])
         }
         report.removedDays = try await removeExpired(before: cutoff.archive)
         metrics?.daysRemoved.increment(by: Int64(report.removedDays.count))

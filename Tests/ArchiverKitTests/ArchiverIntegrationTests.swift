@@ -83,7 +83,7 @@ struct ArchiverIntegrationTests {
         let consumer = h.consumer()
         let run = Task { try await consumer.run() }
         defer { run.cancel() }
-        #expect(await eventually(timeout: .seconds(15)) { (try? h.count()) == 20 })
+        #expect(await eventually(timeout: .seconds(60)) { (try? h.count()) == 20 })
         let dead = try RedisStreamEntry.list(from: try await h.redis.send("XRANGE", h.keyspace.deadLetters, "-", "+"))
         #expect(dead.count == 2)
         let reasons = dead.compactMap { $0.fields?.first { $0.0 == "reason" }?.1 }

@@ -73,11 +73,12 @@ struct RedisClientTests {
         try await client.send("SET", "a", "1")
 
         await server.stop()
-        let start = ContinuousClock.now
         for _ in 0..<20 {
+            // Refused connections fail at once; the bound leaves room for a loaded test machine.
+            let start = ContinuousClock.now
             await #expect(throws: RedisError.self) { try await client.send("GET", "a") }
+            #expect(ContinuousClock.now - start < .seconds(1), "a failure must not wait for a timeout")
         }
-        #expect(ContinuousClock.now - start < .seconds(2), "every failure should be immediate")
         #expect(client.isConnected == false)
 
         try await server.start()
@@ -113,7 +114,9 @@ struct RedisClientTests {
                 }
             }
         }
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // Well before the 3 s socket timeout: the 0.5 s deadline answered them (with room for a
+        // loaded test machine).
+        #expect(ContinuousClock.now - start < .seconds(2))
         kill(pid, SIGCONT)
         let recovered = await eventually(timeout: .seconds(10)) { (try? await client.send("PING")) == .status("PONG") }
         #expect(recovered)
