@@ -26,6 +26,9 @@ public final class ArchiverConsumer: Service, Sendable {
         public var claimInterval: Duration = .seconds(5)
         public var housekeepingInterval: Duration = .seconds(2)
         public var trimInterval: Duration = .seconds(10)
+        /// Batches stored at once, each in its own transaction on its own connection: PostgreSQL
+        /// then uses more than one core while this process reads the next batch.
+        public var concurrentWrites = 2
 
         public init(consumerName: String, keyspace: RedisKeyspace) {
             self.consumerName = consumerName
@@ -78,6 +81,11 @@ public final class ArchiverConsumer: Service, Sendable {
             var lastTrim = ContinuousClock.now
             var partitionsReadyFor: CivilDate?
             var backoff: Duration = .milliseconds(100)
+            var writes: [Task<Void, any Error>] = []
+            func finishWrites() async throws {
+                defer { writes.removeAll() }
+                for write in writes { try await write.value }
+            }
             while !isStopping {
                 do {
                     let today = TimeBucket(epochMilliseconds: EpochClock.milliseconds()).date
@@ -86,11 +94,14 @@ public final class ArchiverConsumer: Service, Sendable {
                         partitionsReadyFor = today
                     }
                     if needsRecovery {
+                        try await finishWrites()
                         try await stream.ensureGroup()
                         try await recoverPending()
                         needsRecovery = false
                     }
                     if ContinuousClock.now - lastClaim >= settings.claimInterval {
+                        // Our own batches in flight must not look abandoned (a long PostgreSQL outage).
+                        try await finishWrites()
                         let claimed = try await stream.claimAbandoned { try await self.persist($0) }
                         if claimed > 0 { logger.info("claimed abandoned entries", metadata: ["entries": "\(claimed)"]) }
                         lastClaim = ContinuousClock.now
@@ -106,11 +117,18 @@ public final class ArchiverConsumer: Service, Sendable {
                     }
                     let batch = try await collectBatch()
                     if !batch.isEmpty {
-                        try await persist(batch)
+                        if writes.count >= settings.concurrentWrites {
+                            try await writes.removeFirst().value
+                        }
+                        writes.append(Task { try await self.persist(batch) })
                     }
                     backoff = .milliseconds(100)
                     lastProgress.withLock { $0 = .now }
                 } catch {
+                    // What failed is in our pending list, which the recovery re-reads once the
+                    // writes in flight are over.
+                    for write in writes { _ = try? await write.value }
+                    writes.removeAll()
                     logger.warning("archiver loop failed; retrying", metadata: ["error": "\(error)"])
                     // Entries delivered by a read that failed half-way are in our pending list.
                     needsRecovery = true
@@ -118,6 +136,8 @@ public final class ArchiverConsumer: Service, Sendable {
                     backoff = min(backoff * 2, .seconds(5))
                 }
             }
+            // Batches in flight are committed and acknowledged before stopping (or left pending).
+            for write in writes { _ = try? await write.value }
             logger.info("archiver stopped", metadata: ["consumer": "\(settings.consumerName)"])
         } onGracefulShutdown: {
             self.stopping.withLock { $0 = true }

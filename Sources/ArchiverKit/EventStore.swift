@@ -18,48 +18,97 @@ public struct EventStore: Sendable {
         self.logger = logger
     }
 
-    static let stagingColumns = ["id", "visitor_id", "event_type", "event_data", "page_url", "referrer", "created_at"]
+    static let columns = ["id", "visitor_id", "event_type", "event_data", "page_url", "referrer", "created_at"]
 
     /// Stores the events; returns how many were new (the others were already there).
+    ///
+    /// The common case — events never stored before — is a plain COPY into the table, as fast as
+    /// `psql \copy`. A batch delivered again (after a crash) makes that COPY fail on the primary
+    /// key; the transaction then rolls back to a savepoint and takes the slower path: COPY into a
+    /// staging table and `INSERT … ON CONFLICT DO NOTHING`.
     @discardableResult
     public func store(_ events: [AnalyticsEvent]) async throws -> Int {
         guard !events.isEmpty else { return 0 }
         try await partitions.ensure(days: Set(events.map { TimeBucket(epochMilliseconds: $0.createdAt).date }))
         let payload = Self.copyText(events)
+        let visitors = Self.visitorsCopyText(events)
         return try await client.withTransaction(logger: logger) { connection in
             // Session-local, emptied at each commit: created once per pooled connection.
             try await connection.query(
                 """
-                CREATE TEMP TABLE IF NOT EXISTS analytics_staging (
-                    id uuid, visitor_id uuid, event_type varchar(50), event_data jsonb, page_url text, referrer text,
-                    created_at timestamptz) ON COMMIT DELETE ROWS
+                CREATE TEMP TABLE IF NOT EXISTS analytics_visitor_staging (id uuid, first_seen timestamptz, last_seen timestamptz)
+                ON COMMIT DELETE ROWS
                 """, logger: logger)
-            try await connection.copyFrom(table: "analytics_staging", columns: Self.stagingColumns, logger: logger) { writer in
-                try await writer.write(payload)
+            try await connection.copyFrom(table: "analytics_visitor_staging", columns: ["id", "first_seen", "last_seen"], logger: logger) {
+                try await $0.write(visitors)
             }
-            // Visitors in id order: concurrent archivers then lock rows in the same order (no deadlock).
+            // Only visitors that are new, seen earlier than known, or seen more than an hour after
+            // their recorded last visit are written: rewriting every visitor's row on every batch cost
+            // as much as the events. Rows in id order: concurrent archivers lock them in the same order.
             try await connection.query(
                 """
                 INSERT INTO visitors (id, first_seen, last_seen)
-                SELECT visitor_id, min(created_at), max(created_at) FROM analytics_staging GROUP BY visitor_id ORDER BY visitor_id
+                SELECT s.id, s.first_seen, s.last_seen FROM analytics_visitor_staging s LEFT JOIN visitors v ON v.id = s.id
+                WHERE v.id IS NULL OR s.first_seen < v.first_seen OR s.last_seen > v.last_seen + interval '1 hour'
+                ORDER BY s.id
                 ON CONFLICT (id) DO UPDATE
                 SET first_seen = LEAST(visitors.first_seen, EXCLUDED.first_seen),
                     last_seen = GREATEST(visitors.last_seen, EXCLUDED.last_seen)
-                WHERE visitors.first_seen > EXCLUDED.first_seen OR visitors.last_seen < EXCLUDED.last_seen
                 """, logger: logger)
-            let rows = try await connection.query(
-                """
-                WITH inserted AS (
-                    INSERT INTO analytics_events (id, visitor_id, event_type, event_data, page_url, referrer, created_at)
-                    SELECT id, visitor_id, event_type, event_data, page_url, referrer, created_at FROM analytics_staging
-                    ON CONFLICT DO NOTHING
-                    RETURNING 1)
-                SELECT count(*) FROM inserted
-                """, logger: logger)
-            var inserted = 0
-            for try await count in rows.decode(Int.self) { inserted = count }
-            return inserted
+            try await connection.query("SAVEPOINT direct_copy", logger: logger)
+            do {
+                try await connection.copyFrom(table: "analytics_events", columns: Self.columns, logger: logger) { try await $0.write(payload) }
+                try await connection.query("RELEASE SAVEPOINT direct_copy", logger: logger)
+                return events.count
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                try await connection.query("ROLLBACK TO SAVEPOINT direct_copy", logger: logger)
+            }
+            return try await insertSkippingDuplicates(payload, connection: connection)
         }
+    }
+
+    private func insertSkippingDuplicates(_ payload: ByteBuffer, connection: PostgresConnection) async throws -> Int {
+        try await connection.query(
+            """
+            CREATE TEMP TABLE IF NOT EXISTS analytics_staging (
+                id uuid, visitor_id uuid, event_type varchar(50), event_data jsonb, page_url text, referrer text,
+                created_at timestamptz) ON COMMIT DELETE ROWS
+            """, logger: logger)
+        try await connection.copyFrom(table: "analytics_staging", columns: Self.columns, logger: logger) { try await $0.write(payload) }
+        let rows = try await connection.query(
+            """
+            WITH inserted AS (
+                INSERT INTO analytics_events (id, visitor_id, event_type, event_data, page_url, referrer, created_at)
+                SELECT id, visitor_id, event_type, event_data, page_url, referrer, created_at FROM analytics_staging
+                ON CONFLICT DO NOTHING
+                RETURNING 1)
+            SELECT count(*) FROM inserted
+            """, logger: logger)
+        var inserted = 0
+        for try await count in rows.decode(Int.self) { inserted = count }
+        return inserted
+    }
+
+    /// Each visitor of the batch once, with the first and last time seen in it.
+    static func visitorsCopyText(_ events: [AnalyticsEvent]) -> ByteBuffer {
+        var seen: [UUID: (first: Int64, last: Int64)] = [:]
+        for event in events {
+            if let known = seen[event.visitorID] {
+                seen[event.visitorID] = (min(known.first, event.createdAt), max(known.last, event.createdAt))
+            } else {
+                seen[event.visitorID] = (event.createdAt, event.createdAt)
+            }
+        }
+        var buffer = ByteBufferAllocator().buffer(capacity: seen.count * 96)
+        for (id, times) in seen {
+            buffer.writeString(id.lowercasedString)
+            buffer.writeInteger(UInt8(ascii: "\t"))
+            buffer.writeString(Timestamp.postgres(milliseconds: times.first))
+            buffer.writeInteger(UInt8(ascii: "\t"))
+            buffer.writeString(Timestamp.postgres(milliseconds: times.last))
+            buffer.writeInteger(UInt8(ascii: "\n"))
+        }
+        return buffer
     }
 
     /// The events as COPY text: tab-separated, `\N` for NULL, backslash escapes.

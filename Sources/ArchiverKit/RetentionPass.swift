@@ -234,11 +234,13 @@ public struct RetentionPass: Sendable {
         return removed.sorted()
     }
 
-    /// Visitors last seen before the raw cutoff have no event left: forget them.
+    /// Visitors last seen before the raw cutoff have no event left: forget them. (`last_seen` may
+    /// lag the last event by up to an hour — see `EventStore` — hence a day of margin.)
     func forgetVisitors(before cutoff: CivilDate) async throws -> Int {
+        let margin = CivilDate(daysSinceEpoch: cutoff.daysSinceEpoch - 1)
         let rows = try await client.query(
             """
-            WITH gone AS (DELETE FROM visitors WHERE last_seen < \(cutoff.isoString + " 00:00:00+00")::timestamptz RETURNING 1)
+            WITH gone AS (DELETE FROM visitors WHERE last_seen < \(margin.isoString + " 00:00:00+00")::timestamptz RETURNING 1)
             SELECT count(*) FROM gone
             """, logger: logger)
         var n = 0
