@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "analytics-gateway", targets: ["Gateway"]),
         .executable(name: "analytics-aggregator", targets: ["Aggregator"]),
         .executable(name: "analytics-archiver", targets: ["Archiver"]),
+        .executable(name: "analytics-wshub", targets: ["WSHub"]),
         .executable(name: "analytics-bench", targets: ["AnalyticsBench"]),
     ],
     dependencies: [
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // hiredis 0.14 from Debian's libhiredis-dev; the only C dependency of the Redis client.
@@ -122,6 +124,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The live side: Redis pub/sub fanned out to WebSocket dashboards.
+        .target(
+            name: "WSHubKit",
+            dependencies: [
+                "AnalyticsCore",
+                "RedisClient",
+                "ServiceSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "Gateway",
             dependencies: [
@@ -154,6 +174,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "WSHub",
+            dependencies: [
+                "WSHubKit", "ServiceSupport", "AnalyticsCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Load generators and measurements used by bench/*.sh.
         .executableTarget(
             name: "AnalyticsBench",
@@ -167,6 +198,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "bench/Sources/AnalyticsBench",
             swiftSettings: swiftSettings
@@ -181,6 +213,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
@@ -207,6 +240,11 @@ let package = Package(
                 "ArchiverKit", "AnalyticsCore", "RedisClient", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WSHubKitTests",
+            dependencies: ["WSHubKit", "AnalyticsCore", "RedisClient", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -25,6 +25,8 @@ SELECT (lpad(to_hex((extract(epoch FROM ts) * 1000)::bigint), 12, '0') || '7' ||
 FROM (SELECT i, md5(i::text) AS h,
              (current_date - (90 + $DAYS))::timestamptz + i * (interval '1 day' * $DAYS / ($DAYS * $PER_DAY)) AS ts
       FROM generate_series(0, $DAYS * $PER_DAY - 1) i) s;
+-- Steady state, as after the autovacuum of a long-running database: not racing the run below.
+VACUUM (ANALYZE);
 CHECKPOINT;
 SQL
 echo "stored: $("${PSQL[@]}" -c 'SELECT count(*) FROM analytics_events') events"

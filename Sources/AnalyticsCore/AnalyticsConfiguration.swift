@@ -160,6 +160,12 @@ public struct AnalyticsConfiguration: Sendable {
     public var consumerName = AnalyticsConfiguration.hostName()
     /// The active-visitor window ("current visitors"): 5 minutes.
     public var activeWindowSeconds = 300
+    /// Protocol ping period of the WebSocket hub: a peer silent for two periods is closed.
+    public var wsPingSeconds = 10
+    /// Most WebSocket clients one hub serves at once.
+    public var wsMaxConnections = 20_000
+    /// Origins allowed to open a WebSocket (`https://site.example`); empty: any.
+    public var wsAllowedOrigins: [String] = []
     /// Where the archiver finds `migrations/` (nil: beside the executable or in the checkout).
     public var migrationsDirectory: String?
 
@@ -206,6 +212,27 @@ public struct AnalyticsConfiguration: Sendable {
         .init(name: "ANALYTICS_WS_PORT", flag: "--ws-port", meaning: "WSHub listener port (replica i of the supervisor uses port + i)") {
             c, v throws(ConfigurationError) in
             c.wsPort = try port("ANALYTICS_WS_PORT", v)
+        },
+        .init(name: "ANALYTICS_WS_PING_SEC", flag: "--ws-ping-sec", meaning: "WebSocket ping period; a peer silent for two periods is closed") {
+            c, v throws(ConfigurationError) in
+            c.wsPingSeconds = try integer("ANALYTICS_WS_PING_SEC", v, in: 1...3600)
+        },
+        .init(name: "ANALYTICS_WS_MAX_CONNECTIONS", flag: "--ws-max-connections", meaning: "most WebSocket clients one hub serves at once") {
+            c, v throws(ConfigurationError) in
+            c.wsMaxConnections = try integer("ANALYTICS_WS_MAX_CONNECTIONS", v, in: 1...1_000_000)
+        },
+        .init(name: "ANALYTICS_WS_ALLOWED_ORIGINS", flag: "--ws-allowed-origins", meaning: "comma-separated origins allowed to open a WebSocket; empty: any") {
+            c, v throws(ConfigurationError) in
+            var origins: [String] = []
+            for item in v.split(separator: ",") {
+                let origin = item.trimmed(of: " \t")
+                guard !origin.isEmpty else { continue }
+                guard origin.hasPrefix("http://") || origin.hasPrefix("https://"), !origin.dropFirst(8).contains("/") else {
+                    throw bad("ANALYTICS_WS_ALLOWED_ORIGINS", v, "'\(origin)' is not an origin like https://site.example")
+                }
+                origins.append(origin.lowercased())
+            }
+            c.wsAllowedOrigins = origins
         },
         .init(name: "ANALYTICS_WSHUB_REPLICAS", flag: "--wshub-replicas", meaning: "WSHub processes the supervisor runs") {
             c, v throws(ConfigurationError) in

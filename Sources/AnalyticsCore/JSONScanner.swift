@@ -17,6 +17,10 @@ public struct JSONValue: Sendable {
     public let depth: Int
     /// The members of an object, in input order (empty otherwise).
     public let members: [Member]
+    /// The elements of an array, in order (empty otherwise).
+    public var elements: [JSONValue] { arrayElements?.values ?? [] }
+    /// Boxed: a struct cannot hold an array of itself directly in a stored property of this shape.
+    let arrayElements: Elements?
     /// The decoded text of a string (nil otherwise).
     public let string: String?
     /// Whether this value or anything inside it holds a U+0000 (which PostgreSQL's jsonb and text refuse).
@@ -25,6 +29,21 @@ public struct JSONValue: Sendable {
     /// The value of the last member named `key` (JSON allows duplicates; the last one wins, as in jsonb).
     public subscript(key: String) -> JSONValue? {
         members.last { $0.key == key }?.value
+    }
+
+    final class Elements: Sendable {
+        let values: [JSONValue]
+        init(_ values: [JSONValue]) { self.values = values }
+    }
+
+    init(kind: Kind, span: Range<Int>, depth: Int, members: [Member], string: String?, containsNUL: Bool, elements: [JSONValue]? = nil) {
+        self.kind = kind
+        self.span = span
+        self.depth = depth
+        self.members = members
+        self.string = string
+        self.containsNUL = containsNUL
+        self.arrayElements = elements.map(Elements.init)
     }
 }
 
@@ -169,13 +188,15 @@ public struct JSONScanner {
         index += 1
         var depth = 1
         var nul = false
+        var elements: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return JSONValue(kind: .array, span: start..<index, depth: 1, members: [], string: nil, containsNUL: false)
+            return JSONValue(kind: .array, span: start..<index, depth: 1, members: [], string: nil, containsNUL: false, elements: [])
         }
         while true {
             let value = try parseValue(nesting: nesting)
+            elements.append(value)
             depth = max(depth, value.depth + 1)
             nul = nul || value.containsNUL
             skipWhitespace()
@@ -185,7 +206,7 @@ public struct JSONScanner {
                 skipWhitespace()
             } else if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return JSONValue(kind: .array, span: start..<index, depth: depth, members: [], string: nil, containsNUL: nul)
+                return JSONValue(kind: .array, span: start..<index, depth: depth, members: [], string: nil, containsNUL: nul, elements: elements)
             } else {
                 throw error("expected ',' or ']'")
             }

@@ -74,16 +74,7 @@ public struct GatewayApplication {
         }
         router.get("/api/analytics/realtime") { _, _ in
             await unavailableOnFailure(logger) {
-                let r = try await stats.realtime()
-                var data = JSONText()
-                data.raw("{")
-                data.field("current_visitors", Int64(r.currentVisitors))
-                data.raw(",")
-                data.field("unique_today", Int64(r.uniqueToday))
-                data.raw(",")
-                data.field("timestamp", r.timestamp)
-                data.raw("}")
-                return JSONResponse.success(data: data)
+                JSONResponse.success(data: try await stats.realtime().json)
             }
         }
         router.get("/api/analytics/stats") { request, _ in

@@ -124,6 +124,32 @@ final class HiredisConnection {
         return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
     }
 
+    // MARK: Non-blocking reads, for subscriptions (the reply stream has no request to wait on)
+
+    var fileDescriptor: Int32 { context.pointee.fd }
+
+    /// A reply already read into hiredis's buffer, without touching the socket; nil if none is whole.
+    func bufferedReply() throws(RedisError) -> RedisValue? {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw .connectionLost(errorString) }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return Self.copy(raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Reads what the socket holds into the buffer (call when it is readable); throws at end of stream.
+    func readAvailable() throws(RedisError) {
+        guard redisBufferRead(context) == REDIS_OK else { throw .connectionLost(errorString.isEmpty ? "closed" : errorString) }
+    }
+
+    /// Writes the appended commands out.
+    func flush() throws(RedisError) {
+        var done: Int32 = 0
+        repeat {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw .connectionLost(errorString) }
+        } while done == 0
+    }
+
     private static func copy(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
         let r = reply.pointee
         switch r.type {

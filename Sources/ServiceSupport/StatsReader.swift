@@ -17,6 +17,26 @@ public struct StatsReader: Sendable {
         public var currentVisitors: Int
         public var uniqueToday: Int
         public var timestamp: Int64
+
+        public init(currentVisitors: Int, uniqueToday: Int, timestamp: Int64) {
+            self.currentVisitors = currentVisitors
+            self.uniqueToday = uniqueToday
+            self.timestamp = timestamp
+        }
+
+        /// `{"current_visitors":…,"unique_today":…,"timestamp":…}`: the `data` of the REST answer and
+        /// of the WebSocket `initial_stats` and `heartbeat` messages.
+        public var json: JSONText {
+            var data = JSONText()
+            data.raw("{")
+            data.field("current_visitors", Int64(currentVisitors))
+            data.raw(",")
+            data.field("unique_today", Int64(uniqueToday))
+            data.raw(",")
+            data.field("timestamp", timestamp)
+            data.raw("}")
+            return data
+        }
     }
 
     public struct PeriodStats: Sendable, Equatable {

@@ -1,0 +1,107 @@
+import AnalyticsCore
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import RedisClient
+import ServiceLifecycle
+import ServiceSupport
+
+/// Assembles a hub: its Redis client (stats) and subscription, the hub, and the listener serving
+/// `GET /ws/analytics` (WebSocket), `/metrics` and `/healthz`; services in start order.
+public struct WSHubApplication {
+    public static let path = "/ws/analytics"
+
+    public let services: [any Service]
+    public let hub: LiveHub
+    public let registry: MetricsRegistry
+
+    public init(configuration: AnalyticsConfiguration, logger: Logger) {
+        let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
+        self.registry = registry
+        let metrics = HubMetrics(registry: registry)
+        let redis = RedisClient(
+            configuration, name: "wshub-query", logger: logger,
+            metrics: PrometheusRedisClientMetrics(registry: registry, client: "wshub-query")
+        ) {
+            $0.commandTimeout = .seconds(2)
+            $0.queueTimeout = .seconds(2)
+        }
+        let hub = LiveHub(
+            settings: .init(maximumConnections: configuration.wsMaxConnections),
+            statsReader: StatsReader(redis: redis, keyspace: configuration.keyspace, activeWindowSeconds: configuration.activeWindowSeconds),
+            metrics: metrics, logger: logger)
+        self.hub = hub
+        let subscription = SubscriptionService(
+            configuration: .init(
+                endpoint: RedisEndpoint(configuration.redisURL), channels: [configuration.keyspace.realtimeChannel],
+                name: "wshub-subscribe"),
+            hub: hub, logger: logger)
+        let admission = AdmissionPolicy(allowedOrigins: configuration.wsAllowedOrigins, hub: hub)
+
+        let router = Router()
+        AdminServer.addRoutes(to: router, registry: registry) { nil }
+        // Reached when a request for the WebSocket was not upgraded: say why.
+        router.get(RouterPath(Self.path)) { request, _ in
+            let (status, message): (HTTPResponse.Status, String) =
+                switch admission.refusal(origin: request.headers[.origin]) {
+                case .origin: (.forbidden, "origin not allowed")
+                case .full: (.serviceUnavailable, "too many connections, retry later")
+                case nil: (.badRequest, "WebSocket upgrade required")
+                }
+            var response = Response(
+                status: status, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"error":\#(JSONText.quoted(message))}"#)))
+            if status == .serviceUnavailable { response.headers[.retryAfter] = "5" }
+            return response
+        }
+
+        let ping = Duration.seconds(configuration.wsPingSeconds)
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                configuration: .init(ws: .init(autoPing: .enabled(timePeriod: ping), closeTimeout: .seconds(2)))
+            ) { request, channel, _ in
+                guard request.path == Self.path else { return .dontUpgrade }
+                if let refusal = admission.refusal(origin: request.headerFields[.origin]) {
+                    metrics.recordDropped(refusal == .origin ? .origin : .full)
+                    return .dontUpgrade
+                }
+                return .upgrade([:]) { inbound, outbound, _ in
+                    await ClientSession(hub: hub, metrics: metrics, channel: channel).serve(inbound: inbound, outbound: outbound)
+                }
+            },
+            configuration: .init(address: .hostname(configuration.wsHost, port: configuration.wsPort), serverName: "analytics-wshub"),
+            logger: logger)
+        services = [redis, subscription, hub, app]
+    }
+}
+
+/// Who may open a WebSocket: an allowed origin (when a list is configured), below the cap.
+struct AdmissionPolicy: Sendable {
+    enum Refusal: Equatable { case origin, full }
+
+    let allowedOrigins: [String]
+    let hub: LiveHub
+
+    func refusal(origin: String?) -> Refusal? {
+        if !allowedOrigins.isEmpty {
+            guard let origin, allowedOrigins.contains(origin.lowercased()) else { return .origin }
+        }
+        return hub.clientCount >= hub.settings.maximumConnections ? .full : nil
+    }
+}
+
+/// The Redis pub/sub subscription as a service: started after the Redis client, stopped before it.
+struct SubscriptionService: Service {
+    let configuration: RedisSubscriber.Configuration
+    let hub: LiveHub
+    let logger: Logger
+
+    func run() async throws {
+        let subscriber = RedisSubscriber(configuration: configuration, logger: logger) { [hub] event in hub.receive(event) }
+        try? await gracefulShutdown()
+        await subscriber.shutdown()
+    }
+}
