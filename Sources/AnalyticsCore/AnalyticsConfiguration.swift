@@ -162,6 +162,8 @@ public struct AnalyticsConfiguration: Sendable {
     public var activeWindowSeconds = 300
     /// Protocol ping period of the WebSocket hub: a peer silent for two periods is closed.
     public var wsPingSeconds = 10
+    /// Messages queued for one WebSocket client before it counts as too slow and is closed.
+    public var wsClientQueue = 64
     /// Most WebSocket clients one hub serves at once.
     public var wsMaxConnections = 20_000
     /// Origins allowed to open a WebSocket (`https://site.example`); empty: any.
@@ -216,6 +218,10 @@ public struct AnalyticsConfiguration: Sendable {
         .init(name: "ANALYTICS_WS_PING_SEC", flag: "--ws-ping-sec", meaning: "WebSocket ping period; a peer silent for two periods is closed") {
             c, v throws(ConfigurationError) in
             c.wsPingSeconds = try integer("ANALYTICS_WS_PING_SEC", v, in: 1...3600)
+        },
+        .init(name: "ANALYTICS_WS_CLIENT_QUEUE", flag: "--ws-client-queue", meaning: "messages queued for one WebSocket client before it is closed as too slow") {
+            c, v throws(ConfigurationError) in
+            c.wsClientQueue = try integer("ANALYTICS_WS_CLIENT_QUEUE", v, in: 1...100_000)
         },
         .init(name: "ANALYTICS_WS_MAX_CONNECTIONS", flag: "--ws-max-connections", meaning: "most WebSocket clients one hub serves at once") {
             c, v throws(ConfigurationError) in

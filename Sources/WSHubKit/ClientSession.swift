@@ -13,6 +13,8 @@ struct ClientSession: Sendable {
 
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         guard case .admitted(let client) = hub.admit() else {
+            // Over the cap by a race with other upgrades, or stopping.
+            metrics.recordDropped(.full)
             try? await outbound.close(.unknown(1013), reason: "too many connections, try again later")
             return
         }
@@ -23,7 +25,7 @@ struct ClientSession: Sendable {
             group.addTask {
                 while let message = await client.next() {
                     do {
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: message)))
+                        try await Self.write(message, to: outbound)
                     } catch {
                         break
                     }
@@ -53,6 +55,25 @@ struct ClientSession: Sendable {
                 client.finish()
             }
             await group.waitForAll()
+        }
+    }
+
+    /// Largest frame sent: bigger messages go out as a text frame and continuation frames, which
+    /// every client accepts (the same frame limit as the hub's own receiving side).
+    static let maximumFrameSize = 1 << 14
+
+    /// Writes one text message from bytes shared by every client (no copy into a `String`).
+    static func write(_ message: ByteBuffer, to outbound: WebSocketOutboundWriter) async throws {
+        guard message.readableBytes > maximumFrameSize else {
+            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: message)))
+            return
+        }
+        var rest = message
+        var opcode = WebSocketOpcode.text
+        while let piece = rest.readSlice(length: min(maximumFrameSize, rest.readableBytes)) {
+            try await outbound.write(.custom(WebSocketFrame(fin: rest.readableBytes == 0, opcode: opcode, data: piece)))
+            opcode = .continuation
+            if rest.readableBytes == 0 { break }
         }
     }
 

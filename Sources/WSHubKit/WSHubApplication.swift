@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 import RedisClient
 import ServiceLifecycle
 import ServiceSupport
@@ -28,8 +29,10 @@ public struct WSHubApplication {
             $0.commandTimeout = .seconds(2)
             $0.queueTimeout = .seconds(2)
         }
+        var settings = LiveHub.Settings(maximumConnections: configuration.wsMaxConnections)
+        settings.clientQueueCapacity = configuration.wsClientQueue
         let hub = LiveHub(
-            settings: .init(maximumConnections: configuration.wsMaxConnections),
+            settings: settings,
             statsReader: StatsReader(redis: redis, keyspace: configuration.keyspace, activeWindowSeconds: configuration.activeWindowSeconds),
             metrics: metrics, logger: logger)
         self.hub = hub
@@ -64,17 +67,27 @@ public struct WSHubApplication {
                 configuration: .init(ws: .init(autoPing: .enabled(timePeriod: ping), closeTimeout: .seconds(2)))
             ) { request, channel, _ in
                 guard request.path == Self.path else { return .dontUpgrade }
-                if let refusal = admission.refusal(origin: request.headerFields[.origin]) {
-                    metrics.recordDropped(refusal == .origin ? .origin : .full)
-                    return .dontUpgrade
-                }
+                // A refused client is upgraded and closed at once with a code saying why (1008 origin
+                // not allowed, 1013 full): a browser sees no reason at all for a failed upgrade.
+                let refusal = admission.refusal(origin: request.headerFields[.origin])
                 return .upgrade([:]) { inbound, outbound, _ in
-                    await ClientSession(hub: hub, metrics: metrics, channel: channel).serve(inbound: inbound, outbound: outbound)
+                    switch refusal {
+                    case .origin?:
+                        metrics.recordDropped(.origin)
+                        try? await outbound.close(.policyViolation, reason: "origin not allowed")
+                    case .full?:
+                        metrics.recordDropped(.full)
+                        try? await outbound.close(.unknown(1013), reason: "too many connections, try again later")
+                    case nil:
+                        await ClientSession(hub: hub, metrics: metrics, channel: channel).serve(inbound: inbound, outbound: outbound)
+                    }
                 }
             },
             configuration: .init(address: .hostname(configuration.wsHost, port: configuration.wsPort), serverName: "analytics-wshub"),
             logger: logger)
-        services = [redis, subscription, hub, app]
+        // The hub after the listener: stopped first, it closes every client with 1001 (going away)
+        // before the listener shuts down.
+        services = [redis, subscription, app, hub]
     }
 }
 

@@ -11,6 +11,7 @@ public enum ServiceExecutable: String, Sendable {
     case gateway = "analytics-gateway"
     case aggregator = "analytics-aggregator"
     case archiver = "analytics-archiver"
+    case wshub = "analytics-wshub"
 }
 
 public final class ServiceProcess: Sendable {

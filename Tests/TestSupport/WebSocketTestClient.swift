@@ -1,0 +1,179 @@
+import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real WebSocket client for the hub's tests: records every text message with its arrival time,
+/// can send text, and reports how the server closed the connection.
+public final class WebSocketTestClient: Sendable {
+    public struct Received: Sendable {
+        public let text: String
+        public let at: ContinuousClock.Instant
+        public let epochMilliseconds: Int64
+
+        /// `type` of the JSON message.
+        public var type: String? {
+            ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any])?["type"] as? String
+        }
+    }
+
+    private let received = Locked<[Received]>([])
+    private let outgoing = Locked<[String]>([])
+    private let closeCode = Locked<Int?>(nil)
+    private let ended = Locked(false)
+    private let task: Task<Void, Never>
+
+    public init(url: String, origin: String? = nil) {
+        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
+        if let origin { configuration.additionalHeaders[.origin] = origin }
+        let received = self.received
+        let outgoing = self.outgoing
+        let closeCode = self.closeCode
+        let ended = self.ended
+        task = Task {
+            let close = try? await WebSocketClient.connect(url: url, configuration: configuration, logger: Logger(label: "ws-test")) {
+                inbound, outbound, _ in
+                let sender = Task {
+                    while !Task.isCancelled {
+                        let pending = outgoing.withLock { list -> [String] in
+                            defer { list.removeAll() }
+                            return list
+                        }
+                        for text in pending { try? await outbound.write(.text(text)) }
+                        try? await Task.sleep(for: .milliseconds(10))
+                    }
+                }
+                defer { sender.cancel() }
+                for try await message in inbound.messages(maxSize: 16 << 20) {
+                    if case .text(let text) = message {
+                        let now = ContinuousClock.now
+                        let epoch = Int64(Date().timeIntervalSince1970 * 1000)
+                        received.withLock { $0.append(Received(text: text, at: now, epochMilliseconds: epoch)) }
+                    }
+                }
+            }
+            if let close { closeCode.withLock { $0 = Int(close.closeCode.code) } }
+            ended.withLock { $0 = true }
+        }
+    }
+
+    public var messages: [Received] { received.value }
+    public func messages(ofType type: String) -> [Received] { received.value.filter { $0.type == type } }
+    public var isClosed: Bool { ended.value }
+    public var serverCloseCode: Int? { closeCode.value }
+
+    public func send(_ text: String) {
+        outgoing.withLock { $0.append(text) }
+    }
+
+    public func close() {
+        task.cancel()
+    }
+
+    deinit {
+        task.cancel()
+    }
+}
+
+extension WebSocketErrorCode {
+    var code: UInt16 {
+        var buffer = ByteBuffer()
+        buffer.write(webSocketErrorCode: self)
+        return buffer.readInteger(as: UInt16.self) ?? 0
+    }
+}
+
+/// A client that completes the WebSocket handshake itself (with exactly the headers given) and then
+/// reads only when asked, never answering pings: a stalled or dead peer, or a precise probe.
+/// Its socket is closed when released.
+public final class SilentWebSocketPeer: Sendable {
+    public let fd: Int32
+    public let upgraded: Bool
+
+    public init(port: Int, path: String = "/ws/analytics", origin: String? = nil, receiveBuffer: Int32 = 4096) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var size = receiveBuffer
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw TestSupportError("connect failed")
+        }
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + (origin.map { "Origin: \($0)\r\n" } ?? "")
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        _ = Array(request.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        // Read only the response head.
+        var head: [UInt8] = []
+        var byte: UInt8 = 0
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) && read(fd, &byte, 1) == 1 { head.append(byte) }
+        self.fd = fd
+        self.upgraded = String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101")
+    }
+
+    /// Reads one frame (waiting up to `timeout`): its opcode (1 text, 8 close, 9 ping) and payload.
+    public func readFrame(timeout: Duration = .seconds(5)) -> (opcode: UInt8, payload: [UInt8])? {
+        let deadline = ContinuousClock.now + timeout
+        func readExactly(_ count: Int) -> [UInt8]? {
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: count)
+            while bytes.count < count {
+                guard ContinuousClock.now < deadline else { return nil }
+                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&descriptor, 1, 50) >= 0 else { return nil }
+                if descriptor.revents == 0 { continue }
+                let n = read(fd, &chunk, count - bytes.count)
+                guard n > 0 else { return nil }
+                bytes.append(contentsOf: chunk[0..<n])
+            }
+            return bytes
+        }
+        guard let head = readExactly(2) else { return nil }
+        var length = Int(head[1] & 0x7F)
+        if length == 126 {
+            guard let extended = readExactly(2) else { return nil }
+            length = Int(extended[0]) << 8 | Int(extended[1])
+        } else if length == 127 {
+            guard let extended = readExactly(8) else { return nil }
+            length = extended.reduce(0) { $0 << 8 | Int($1) }
+        }
+        guard let payload = readExactly(length) else { return nil }
+        return (head[0] & 0x0F, payload)
+    }
+
+    /// The close code of the next close frame, skipping other frames.
+    public func closeCode(timeout: Duration = .seconds(5)) -> Int? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, let frame = readFrame(timeout: deadline - ContinuousClock.now) {
+            if frame.opcode == 8 { return frame.payload.count >= 2 ? Int(frame.payload[0]) << 8 | Int(frame.payload[1]) : 1005 }
+        }
+        return nil
+    }
+
+    /// Whether the server has closed the connection (reads what is pending, without blocking).
+    public var closedByServer: Bool {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+
+    deinit {
+        close(fd)
+    }
+}
