@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "analytics-aggregator", targets: ["Aggregator"]),
         .executable(name: "analytics-archiver", targets: ["Archiver"]),
         .executable(name: "analytics-wshub", targets: ["WSHub"]),
+        .executable(name: "analytics-supervisor", targets: ["Supervisor"]),
         .executable(name: "analytics-bench", targets: ["AnalyticsBench"]),
     ],
     dependencies: [
@@ -142,6 +143,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The supervisor: keeps every worker alive and speaks sd_notify to systemd.
+        .target(
+            name: "SupervisorKit",
+            dependencies: [
+                "AnalyticsCore",
+                "ServiceSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "Gateway",
             dependencies: [
@@ -178,6 +192,17 @@ let package = Package(
             name: "WSHub",
             dependencies: [
                 "WSHubKit", "ServiceSupport", "AnalyticsCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "Supervisor",
+            dependencies: [
+                "SupervisorKit", "ServiceSupport", "AnalyticsCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -248,6 +273,11 @@ let package = Package(
         .testTarget(
             name: "WSHubKitTests",
             dependencies: ["WSHubKit", "AnalyticsCore", "RedisClient", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SupervisorKitTests",
+            dependencies: ["SupervisorKit", "AnalyticsCore", "ServiceSupport", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

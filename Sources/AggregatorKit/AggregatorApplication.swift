@@ -39,9 +39,8 @@ public struct AggregatorApplication {
         let admin = AdminServer.make(
             host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger
         ) {
-            let silent = consumer.secondsSinceProgress
-            return silent > 30 ? "no progress for \(Int(silent)) s" : nil
+            consumer.liveness.problem()
         }
-        services = [reader, writer, admin, consumer]
+        services = [reader, writer, admin, consumer, consumer.liveness.stoppingAnnouncer]
     }
 }

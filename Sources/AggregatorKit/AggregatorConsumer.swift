@@ -38,11 +38,15 @@ public final class AggregatorConsumer: Service, Sendable {
     let metrics: AggregatorMetrics
     let health: StreamHealth
     let logger: Logger
-    /// Updated at the end of every loop iteration: the proof of life for `/healthz` and the watchdog.
-    let lastProgress = Mutex(ContinuousClock.now)
+    /// Proof of life for `/healthz` and the watchdog, updated by every loop iteration.
+    public let liveness: Liveness
     let throttle: Mutex<ActiveVisitorThrottle>
 
-    public init(settings: Settings, reader: RedisClient, writer: RedisClient, metrics: AggregatorMetrics, health: StreamHealth, logger: Logger) {
+    public init(
+        settings: Settings, reader: RedisClient, writer: RedisClient, metrics: AggregatorMetrics, health: StreamHealth, logger: Logger,
+        liveness: Liveness = Liveness()
+    ) {
+        self.liveness = liveness
         self.settings = settings
         self.stream = StreamGroupReader(
             group: Self.group, consumer: settings.consumerName, keyspace: settings.keyspace, reader: reader, writer: writer,
@@ -51,12 +55,6 @@ public final class AggregatorConsumer: Service, Sendable {
         self.health = health
         self.logger = logger
         self.throttle = Mutex(ActiveVisitorThrottle(windowMilliseconds: settings.activeWindowMilliseconds))
-    }
-
-    /// Seconds since the loop last made progress (read, applied or idled through a BLOCK).
-    public var secondsSinceProgress: Double {
-        let elapsed = ContinuousClock.now - lastProgress.withLock { $0 }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     public func run() async throws {
@@ -104,7 +102,8 @@ public final class AggregatorConsumer: Service, Sendable {
                         try await apply(entries)
                     }
                     backoff = .milliseconds(100)
-                    lastProgress.withLock { $0 = .now }
+                    liveness.ready(status: "counting")
+                    liveness.progressed()
                 } catch {
                     // A read in flight may deliver entries; they are in our pending list, which the
                     // recovery below re-reads once that read is over.

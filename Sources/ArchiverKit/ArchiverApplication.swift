@@ -78,10 +78,13 @@ public struct ArchiverApplication: Sendable {
         let admin = AdminServer.make(
             host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger
         ) {
-            let silent = consumer.secondsSinceProgress
-            return silent > 30 ? "no progress for \(Int(silent)) s" : nil
+            consumer.liveness.problem()
         }
-        return [postgres, redisReader, redisWriter, admin, MigratingService(migrator: migrator, then: consumer, logger: logger)]
+        return [
+            postgres, redisReader, redisWriter, admin,
+            MigratingService(migrator: migrator, then: consumer, liveness: consumer.liveness, logger: logger),
+            consumer.liveness.stoppingAnnouncer,
+        ]
     }
 
     /// Runs `body` with the clients running, for the one-shot commands.
@@ -104,6 +107,7 @@ public struct ArchiverApplication: Sendable {
 struct MigratingService: Service {
     let migrator: MigrationRunner
     let then: ArchiverConsumer
+    let liveness: Liveness
     let logger: Logger
 
     func run() async throws {
@@ -117,6 +121,8 @@ struct MigratingService: Service {
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
                 logger.warning("PostgreSQL unreachable for migrations; retrying", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+                // Waiting for the database is this process's work now: not a hang.
+                liveness.progressed()
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }

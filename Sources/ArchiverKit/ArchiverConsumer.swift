@@ -45,13 +45,17 @@ public final class ArchiverConsumer: Service, Sendable {
     let metrics: ArchiverMetrics
     let retention: RetentionScheduler?
     let logger: Logger
-    let lastProgress = Mutex(ContinuousClock.now)
+    /// Proof of life for `/healthz` and the watchdog: every loop iteration, and every retry while
+    /// PostgreSQL is down (waiting for it is the work then).
+    public let liveness: Liveness
     private let stopping = Mutex(false)
 
     public init(
         settings: Settings, reader: RedisClient, writer: RedisClient, store: EventStore, partitions: PartitionManager,
-        health: StreamHealth, metrics: ArchiverMetrics, retention: RetentionScheduler?, logger: Logger
+        health: StreamHealth, metrics: ArchiverMetrics, retention: RetentionScheduler?, logger: Logger,
+        liveness: Liveness = Liveness()
     ) {
+        self.liveness = liveness
         self.settings = settings
         self.stream = StreamGroupReader(
             group: Self.group, consumer: settings.consumerName, keyspace: settings.keyspace, reader: reader, writer: writer,
@@ -63,12 +67,6 @@ public final class ArchiverConsumer: Service, Sendable {
         self.metrics = metrics
         self.retention = retention
         self.logger = logger
-    }
-
-    /// Seconds since the loop last made progress (a batch stored, an idle read, a retry).
-    public var secondsSinceProgress: Double {
-        let elapsed = ContinuousClock.now - lastProgress.withLock { $0 }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     private var isStopping: Bool { stopping.withLock { $0 } || Task.isCancelled }
@@ -123,7 +121,8 @@ public final class ArchiverConsumer: Service, Sendable {
                         writes.append(Task { try await self.persist(batch) })
                     }
                     backoff = .milliseconds(100)
-                    lastProgress.withLock { $0 = .now }
+                    liveness.ready(status: "archiving")
+                    liveness.progressed()
                 } catch {
                     // What failed is in our pending list, which the recovery re-reads once the
                     // writes in flight are over.
@@ -212,7 +211,7 @@ public final class ArchiverConsumer: Service, Sendable {
                 logger.warning("PostgreSQL unavailable; holding the batch and retrying", metadata: [
                     "error": "\(String(reflecting: error).prefix(300))", "events": "\(events.count)", "retry_in": "\(backoff)",
                 ])
-                lastProgress.withLock { $0 = .now }
+                liveness.progressed()
                 // Keep proving life to the gateway while waiting: the events are safe in the stream.
                 _ = try? await stream.writer.pipeline([stream.aliveCommand])
                 try? await Task.sleep(for: backoff)

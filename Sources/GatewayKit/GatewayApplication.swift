@@ -62,7 +62,12 @@ public struct GatewayApplication {
             router: router,
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "analytics-gateway"),
             logger: logger)
-        services = [publishRedis, queryRedis, recorder, app]
+        let liveness = Liveness()
+        services = [
+            publishRedis, queryRedis, recorder, app,
+            SelfProbe(host: configuration.httpHost, port: configuration.httpPort, liveness: liveness, readyStatus: "serving"),
+            liveness.stoppingAnnouncer,
+        ]
     }
 
     static func addRoutes(

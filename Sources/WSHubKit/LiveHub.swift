@@ -38,6 +38,8 @@ public final class LiveHub: Service, Sendable {
     let statsReader: StatsReader
     let metrics: HubMetrics
     let logger: Logger
+    /// Progressed by every flush: `/healthz` fails when the loop stops (and with it the watchdog).
+    public let liveness = Liveness(notifier: nil)
     private let state = Mutex(State())
 
     public init(settings: Settings, statsReader: StatsReader, metrics: HubMetrics, logger: Logger) {
@@ -112,10 +114,13 @@ public final class LiveHub: Service, Sendable {
     /// Flushes coalesced events and sends heartbeats until shutdown; then closes every client (1001).
     public func run() async throws {
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.flushLoop() }
-                group.addTask { await self.heartbeatLoop() }
-                await group.waitForAll()
+            // Cancelled on shutdown, so that no sleep (the heartbeat's 5 s) holds the drain up.
+            try? await cancelWhenGracefulShutdown {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await self.flushLoop() }
+                    group.addTask { await self.heartbeatLoop() }
+                    await group.waitForAll()
+                }
             }
         } onGracefulShutdown: {
             self.state.withLock { $0.stopping = true }
@@ -131,6 +136,7 @@ public final class LiveHub: Service, Sendable {
         while !isStopping {
             try? await Task.sleep(for: settings.flushInterval)
             flush()
+            liveness.progressed()
         }
     }
 

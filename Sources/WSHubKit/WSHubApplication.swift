@@ -44,7 +44,7 @@ public struct WSHubApplication {
         let admission = AdmissionPolicy(allowedOrigins: configuration.wsAllowedOrigins, hub: hub)
 
         let router = Router()
-        AdminServer.addRoutes(to: router, registry: registry) { nil }
+        AdminServer.addRoutes(to: router, registry: registry) { hub.liveness.problem(silentFor: 5) }
         // Reached when a request for the WebSocket was not upgraded: say why.
         router.get(RouterPath(Self.path)) { request, _ in
             let (status, message): (HTTPResponse.Status, String) =
@@ -87,7 +87,12 @@ public struct WSHubApplication {
             logger: logger)
         // The hub after the listener: stopped first, it closes every client with 1001 (going away)
         // before the listener shuts down.
-        services = [redis, subscription, app, hub]
+        let liveness = Liveness()
+        services = [
+            redis, subscription, app, hub,
+            SelfProbe(host: configuration.wsHost, port: configuration.wsPort, liveness: liveness, readyStatus: "serving"),
+            liveness.stoppingAnnouncer,
+        ]
     }
 }
 

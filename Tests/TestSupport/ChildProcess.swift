@@ -48,17 +48,29 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        // The child is killed when the test runner dies (a crash, a timeout), not left running:
+        // setpriv sets its parent-death signal, and the spawn happens on a thread that lives as long
+        // as the runner (the signal follows the spawning thread, not the process).
+        var command = [executable.path] + arguments
+        if FileManager.default.isExecutableFile(atPath: Self.setpriv) {
+            command = [Self.setpriv, "--pdeathsig", "KILL", "--"] + command
+        }
+        let argv = command.map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for p in argv { free(p) }
             for p in envp { free(p) }
         }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable.path, &actions, &attributes, argv, envp)
+        let (pid, rc) = SpawningThread.shared.run { () -> (pid_t, Int32) in
+            var pid: pid_t = 0
+            let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+            return (pid, rc)
+        }
         guard rc == 0 else { throw TestSupportError("posix_spawn \(executable.path): \(String(cString: strerror(rc)))") }
         self.pid = pid
     }
+
+    static let setpriv = "/usr/bin/setpriv"
 
     /// Reaps the child if it exited; nil while it runs.
     private func poll() -> Int32? {
@@ -134,5 +146,48 @@ public final class Locked<Value: Sendable>: Sendable {
 
     public func withLock<R>(_ body: (inout Value) -> R) -> R {
         mutex.withLock { body(&$0) }
+    }
+}
+
+/// One thread that lives as long as the test runner and starts every child process, so that a
+/// child's parent-death signal fires when the runner ends and not when some pool thread retires.
+final class SpawningThread: @unchecked Sendable {
+    // `condition` guards `work` and `result`.
+    static let shared = SpawningThread()
+    private let condition = NSCondition()
+    private var work: (() -> Void)?
+    /// One caller at a time.
+    private let callers = NSLock()
+
+    private init() {
+        let thread = Thread { [self] in
+            while true {
+                condition.lock()
+                while work == nil { condition.wait() }
+                let job = work!
+                work = nil
+                condition.unlock()
+                job()
+            }
+        }
+        thread.name = "test-spawner"
+        thread.start()
+    }
+
+    /// Runs `body` on the spawning thread and returns its result (one caller at a time).
+    func run<R>(_ body: @escaping () -> R) -> R {
+        let done = DispatchSemaphore(value: 0)
+        var result: R?
+        callers.lock()
+        defer { callers.unlock() }
+        condition.lock()
+        work = {
+            result = body()
+            done.signal()
+        }
+        condition.signal()
+        condition.unlock()
+        done.wait()
+        return result!
     }
 }

@@ -26,6 +26,31 @@ public enum FreePort {
     }
 }
 
+extension FreePort {
+    /// The first of `count` consecutive ports that were all free a moment ago (a supervisor gives
+    /// its workers the admin ports above its own).
+    public static func block(_ count: Int) -> Int {
+        for _ in 0..<200 {
+            let base = next()
+            guard base + count <= 65535 else { continue }
+            if (1..<count).allSatisfy({ isFree(base + $0) }) { return base }
+        }
+        fatalError("no block of \(count) free ports")
+    }
+
+    static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
 /// Where the package's executables are: beside the test bundle in `.build/<triple>/<configuration>`.
 public enum BuildProducts {
     public static var directory: URL {

@@ -12,6 +12,7 @@ public enum ServiceExecutable: String, Sendable {
     case aggregator = "analytics-aggregator"
     case archiver = "analytics-archiver"
     case wshub = "analytics-wshub"
+    case supervisor = "analytics-supervisor"
 }
 
 public final class ServiceProcess: Sendable {
@@ -44,9 +45,10 @@ public final class ServiceProcess: Sendable {
         _ = await child?.waitForExit()
     }
 
+    /// SIGTERM, and the exit status once drained (SIGKILL after `timeout`).
     @discardableResult
-    public func stop() async -> Int32? {
-        await current.withLock { $0 }?.terminate()
+    public func stop(timeout: Duration = .seconds(30)) async -> Int32? {
+        await current.withLock { $0 }?.terminate(timeout: timeout)
     }
 
     public var output: String { current.withLock { $0 }?.output ?? "" }

@@ -1,0 +1,53 @@
+import ServiceLifecycle
+import Synchronization
+
+/// How a process proves it is alive and working: to its `/healthz` (seconds since its work loop
+/// last progressed) and over sd_notify (`READY=1` once it serves, `WATCHDOG=1` from the work loop
+/// itself — a hung loop stops the pings — and `STOPPING=1` when it drains).
+public final class Liveness: Sendable {
+    public let notifier: SystemdNotifier?
+    private let lastProgress = Mutex(ContinuousClock.now)
+    private let announcedReady = Mutex(false)
+
+    public init(notifier: SystemdNotifier? = SystemdNotifier()) {
+        self.notifier = notifier
+    }
+
+    /// The work loop made progress.
+    public func progressed() {
+        lastProgress.withLock { $0 = .now }
+        notifier?.watchdog()
+    }
+
+    /// The process serves: `READY=1`, once.
+    public func ready(status: String? = nil) {
+        let first = announcedReady.withLock { sent -> Bool in
+            defer { sent = true }
+            return !sent
+        }
+        if first { notifier?.ready(status: status) }
+    }
+
+    public var secondsSinceProgress: Double {
+        let elapsed = ContinuousClock.now - lastProgress.withLock { $0 }
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// `nil` when healthy, else why: for `/healthz`.
+    public func problem(silentFor limit: Double = 30) -> String? {
+        let silent = secondsSinceProgress
+        return silent > limit ? "no progress for \(Int(silent)) s" : nil
+    }
+
+    /// A service to put last in a `ServiceGroup`: stopped first, it announces `STOPPING=1` as soon as
+    /// the drain begins.
+    public var stoppingAnnouncer: some Service { StoppingAnnouncer(notifier: notifier) }
+
+    struct StoppingAnnouncer: Service {
+        let notifier: SystemdNotifier?
+        func run() async throws {
+            try? await gracefulShutdown()
+            notifier?.stopping()
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import AnalyticsCore
+
+/// One worker the supervisor runs: which executable, its arguments and the environment it gets on
+/// top of the supervisor's own.
+public struct WorkerSpec: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case archiver, aggregator, wshub, gateway
+    }
+
+    /// Unique and bounded (a metrics label): `gateway`, `aggregator`, `archiver`, `wshub-0`, …
+    public let name: String
+    public let kind: Kind
+    public let executable: String
+    public let arguments: [String]
+    public let environment: [String: String]
+}
+
+/// The workers of a configuration, in start order — the archiver first (it owns the migrations,
+/// run before anything starts), then the consumers, the hubs, and last the gateway, which accepts
+/// events; they stop in the reverse order. Each gets its own admin port (`ANALYTICS_ADMIN_PORT` +
+/// 1, + 2, …) and hub *i* listens on `ANALYTICS_WS_PORT` + *i*. Pure: tested without processes.
+public enum WorkerPlan {
+    public static func workers(for configuration: AnalyticsConfiguration, binaryDirectory: String) -> [WorkerSpec] {
+        var specs: [WorkerSpec] = []
+        var nextAdminPort = configuration.adminPort + 1
+        func spec(_ kind: WorkerSpec.Kind, name: String, extra: [String: String] = [:]) -> WorkerSpec {
+            defer { nextAdminPort += 1 }
+            return WorkerSpec(
+                name: name, kind: kind, executable: "\(binaryDirectory)/analytics-\(kind.rawValue)", arguments: [],
+                environment: extra.merging(["ANALYTICS_ADMIN_PORT": String(nextAdminPort)]) { $1 })
+        }
+        specs.append(spec(.archiver, name: "archiver"))
+        specs.append(spec(.aggregator, name: "aggregator"))
+        for i in 0..<configuration.wshubReplicas {
+            specs.append(spec(.wshub, name: "wshub-\(i)", extra: ["ANALYTICS_WS_PORT": String(configuration.wsPort + i)]))
+        }
+        specs.append(spec(.gateway, name: "gateway"))
+        return specs
+    }
+
+    /// The one-shot run before any worker: `analytics-archiver migrate`.
+    public static func migration(binaryDirectory: String) -> (executable: String, arguments: [String]) {
+        ("\(binaryDirectory)/analytics-archiver", ["migrate"])
+    }
+
+    /// The highest port the plan uses, to check the configuration fits in 1…65535.
+    public static func highestPort(for configuration: AnalyticsConfiguration) -> Int {
+        max(configuration.adminPort + configuration.wshubReplicas + 3, configuration.wsPort + configuration.wshubReplicas - 1)
+    }
+}
