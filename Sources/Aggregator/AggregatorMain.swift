@@ -20,11 +20,6 @@ struct AggregatorMain {
                 "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
                 "redis": "\(configuration.redisURL.redacted)",
             ])
-        let group = ServiceGroup(
-            configuration: .init(
-                services: aggregator.services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        try await ServiceBootstrap.run(aggregator.services, logger: logger)
     }
 }

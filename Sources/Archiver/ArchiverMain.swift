@@ -32,11 +32,7 @@ struct ArchiverMain {
                     "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
                     "redis": "\(configuration.redisURL.redacted)",
                 ])
-                let group = ServiceGroup(
-                    configuration: .init(
-                        services: app.services().map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
-                        logger: logger))
-                try await group.run()
+                try await ServiceBootstrap.run(app.services(), logger: logger)
             case "migrate":
                 try await migrate(app, Array(positional.dropFirst()))
             case "retention":

@@ -19,11 +19,6 @@ struct GatewayMain {
             metadata: [
                 "listen": "\(configuration.httpHost):\(configuration.httpPort)", "redis": "\(configuration.redisURL.redacted)",
             ])
-        let group = ServiceGroup(
-            configuration: .init(
-                services: gateway.services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        try await ServiceBootstrap.run(gateway.services, logger: logger)
     }
 }

@@ -12,22 +12,49 @@ public enum ProcessLauncher {
         public let description: String
     }
 
-    /// Where a child's standard output and error go.
-    public enum Output: Sendable {
+    /// Where a child's standard stream goes.
+    public enum Output: Sendable, Equatable {
         case inherit
-        case file(String)
+        case null
+        /// Appended to, or truncated first.
+        case file(String, append: Bool = true)
+        /// Standard error only: wherever standard output goes.
+        case sameAsStandardOutput
+    }
+
+    public struct Options: Sendable {
+        /// A descriptor to read from, or /dev/null.
+        public var standardInput: Int32?
+        public var standardOutput: Output = .inherit
+        public var standardError: Output = .inherit
+        /// In a process group of its own (so a terminal's Ctrl-C does not reach it).
+        public var newProcessGroup = false
+
+        public init(standardOutput: Output = .inherit, standardError: Output = .inherit) {
+            self.standardOutput = standardOutput
+            self.standardError = standardError
+        }
     }
 
     public static func spawn(
-        executable: String, arguments: [String], environment: [String: String], output: Output = .inherit
+        executable: String, arguments: [String], environment: [String: String], options: Options = Options()
     ) throws(SpawnError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        if case .file(let path) = output {
-            posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let input = options.standardInput {
+            posix_spawn_file_actions_adddup2(&actions, input, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        for (fd, output) in [(Int32(1), options.standardOutput), (2, options.standardError)] {
+            switch output {
+            case .inherit: break
+            case .null: posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
+            case .file(let path, let append):
+                posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
+            case .sameAsStandardOutput: posix_spawn_file_actions_adddup2(&actions, 1, fd)
+            }
         }
 
         var attributes = posix_spawnattr_t()
@@ -39,7 +66,12 @@ public enum ProcessLauncher {
         sigemptyset(&none)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
+        if options.newProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]

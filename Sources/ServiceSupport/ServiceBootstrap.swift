@@ -1,6 +1,8 @@
 import AnalyticsCore
 import Foundation
 import Logging
+import ServiceLifecycle
+import UnixSignals
 import RedisClient
 
 #if canImport(Glibc)
@@ -39,6 +41,14 @@ public enum ServiceBootstrap {
             text += "  \(v.flag.padding(toLength: 28, withPad: " ", startingAt: 0)) \(v.name)\n      \(v.meaning)\n"
         }
         return text
+    }
+
+    /// Runs the services as one `ServiceGroup` until SIGTERM or SIGINT, which drain them in reverse
+    /// order (so list clients first: they are stopped last).
+    public static func run(_ services: [any Service], logger: Logger) async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 
     /// Stops the process with a message when a dependency cannot be set up at start.

@@ -24,11 +24,8 @@ struct SupervisorMain {
         logger.info("supervisor starting", metadata: [
             "workers": "\(app.supervisor.workers.map(\.name).joined(separator: ", "))", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
         ])
-        let group = ServiceGroup(
-            configuration: .init(
-                services: app.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await group.run()
+            try await ServiceBootstrap.run(app.services, logger: logger)
         } catch {
             logger.critical("supervisor stopped", metadata: ["error": "\(error)"])
             exit(1)

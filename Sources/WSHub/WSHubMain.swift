@@ -20,9 +20,6 @@ struct WSHubMain {
                 "listen": "\(configuration.wsHost):\(configuration.wsPort)", "redis": "\(configuration.redisURL.redacted)",
                 "max_connections": "\(configuration.wsMaxConnections)",
             ])
-        let group = ServiceGroup(
-            configuration: .init(
-                services: hub.services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await ServiceBootstrap.run(hub.services, logger: logger)
     }
 }

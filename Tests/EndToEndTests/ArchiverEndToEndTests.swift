@@ -15,26 +15,12 @@ struct ArchiverEndToEndTests {
     @Test func killingTheArchiverRepeatedlyUnderLoadStoresEveryEventOnce() async throws {
         let stack = try await ServiceStack()
         defer { Task { await stack.shutdown() } }
-        let accepted = Locked(0)
-        let other = Locked(0)
-        let stop = Locked(false)
-        let load = Task {
-            await ServiceStack.load(stack.http, concurrency: 8, stop: stop) { status, _ in
-                if status == 201 { accepted.withLock { $0 += 1 } } else { other.withLock { $0 += 1 } }
-            }
+        let tally = try await stack.underLoad(concurrency: 8) {
+            try await stack.crashRepeatedly(stack.archiver, times: 5, every: .milliseconds(800))
         }
-        for _ in 0..<5 {
-            try await Task.sleep(for: .milliseconds(800))
-            await stack.archiver.crash()
-            try await Task.sleep(for: .milliseconds(200))
-            try stack.archiver.start()
-        }
-        try await Task.sleep(for: .milliseconds(800))
-        stop.withLock { $0 = true }
-        await load.value
-        let expected = accepted.value
+        let expected = tally.accepted
         #expect(expected > 500)
-        #expect(other.value == 0)
+        #expect(tally.other == 0)
         let stored = await eventually(timeout: .seconds(60)) { (try? stack.storedEvents()) == expected }
         #expect(stored, "PostgreSQL holds \((try? stack.storedEvents()) ?? -1) events, \(expected) were accepted")
         #expect(try stack.postgres.psql("SELECT count(DISTINCT id) FROM analytics_events") == String(expected))
@@ -44,31 +30,23 @@ struct ArchiverEndToEndTests {
     @Test func postgresDownFor15SecondsUnderLoadLosesNothing() async throws {
         let stack = try await ServiceStack()
         defer { Task { await stack.shutdown() } }
-        let accepted = Locked(0)
-        let other = Locked(0)
-        let stop = Locked(false)
-        let load = Task {
-            await ServiceStack.load(stack.http, concurrency: 4, stop: stop) { status, _ in
-                if status == 201 { accepted.withLock { $0 += 1 } } else { other.withLock { $0 += 1 } }
-            }
+        let tally = try await stack.underLoad(concurrency: 4) {
+            try await Task.sleep(for: .milliseconds(500))
+            let archiverPID = stack.archiver.process?.pid
+            await stack.postgres.stop()
+            try await Task.sleep(for: .seconds(15))
+            // The archiver waited instead of dying, holding what it could not store.
+            #expect(stack.archiver.process?.isRunning == true)
+            #expect(stack.archiver.process?.pid == archiverPID)
+            let pendingDuringOutage = try await stack.client.send("XPENDING", stack.keyspace.stream, "archiver").array?.first?.int ?? 0
+            let lagDuringOutage = (try await stack.archiverAdmin.get("/metrics")).body
+            #expect(pendingDuringOutage > 0 || lagDuringOutage.contains("analytics_archiver_postgres_up 0"))
+            try await stack.postgres.start()
+            try await Task.sleep(for: .seconds(1))
         }
-        try await Task.sleep(for: .milliseconds(500))
-        let archiverPID = stack.archiver.process?.pid
-        await stack.postgres.stop()
-        try await Task.sleep(for: .seconds(15))
-        // Nothing was refused, the counters went on, and the archiver waited instead of dying.
-        #expect(other.value == 0)
-        #expect(stack.archiver.process?.isRunning == true)
-        #expect(stack.archiver.process?.pid == archiverPID)
-        let pendingDuringOutage = try await stack.client.send("XPENDING", stack.keyspace.stream, "archiver").array?.first?.int ?? 0
-        let lagDuringOutage = (try await stack.archiverAdmin.get("/metrics")).body
-        #expect(pendingDuringOutage > 0 || lagDuringOutage.contains("analytics_archiver_postgres_up 0"))
-        try await stack.postgres.start()
-        try await Task.sleep(for: .seconds(1))
-        stop.withLock { $0 = true }
-        await load.value
-        let expected = accepted.value
-        #expect(other.value == 0)
+        let expected = tally.accepted
+        // Nothing was refused while PostgreSQL was down.
+        #expect(tally.other == 0)
         #expect(await eventually(timeout: .seconds(60)) { (try? stack.storedEvents()) == expected })
         #expect(await eventually { (try? await stack.countedEvents()) == expected })
     }
@@ -76,17 +54,7 @@ struct ArchiverEndToEndTests {
     @Test func rebuildReproducesTheCountersAfterFlushdb() async throws {
         let stack = try await ServiceStack()
         defer { Task { await stack.shutdown() } }
-        let stop = Locked(false)
-        let accepted = Locked(0)
-        let load = Task {
-            await ServiceStack.load(stack.http, concurrency: 4, stop: stop) { status, _ in
-                if status == 201 { accepted.withLock { $0 += 1 } }
-            }
-        }
-        try await Task.sleep(for: .seconds(2))
-        stop.withLock { $0 = true }
-        await load.value
-        let expected = accepted.value
+        let expected = try await stack.underLoad(concurrency: 4) { try await Task.sleep(for: .seconds(2)) }.accepted
         #expect(await eventually(timeout: .seconds(30)) { (try? stack.storedEvents()) == expected })
         #expect(await eventually { (try? await stack.countedEvents()) == expected })
         let before = try await snapshot(stack)

@@ -60,26 +60,12 @@ struct PipelineEndToEndTests {
     @Test func killingTheAggregatorRepeatedlyUnderLoadCountsEveryEventOnce() async throws {
         let stack = try await ServiceStack()
         defer { Task { await stack.shutdown() } }
-        let accepted = Locked(0)
-        let other = Locked(0)
-        let stop = Locked(false)
-        let load = Task {
-            await ServiceStack.load(stack.http, concurrency: 8, stop: stop) { status, _ in
-                if status == 201 { accepted.withLock { $0 += 1 } } else { other.withLock { $0 += 1 } }
-            }
+        let tally = try await stack.underLoad(concurrency: 8) {
+            try await stack.crashRepeatedly(stack.aggregator, times: 5, every: .milliseconds(700))
         }
-        for _ in 0..<5 {
-            try await Task.sleep(for: .milliseconds(700))
-            await stack.aggregator.crash()
-            try await Task.sleep(for: .milliseconds(200))
-            try stack.aggregator.start()
-        }
-        try await Task.sleep(for: .milliseconds(700))
-        stop.withLock { $0 = true }
-        await load.value
-        let expected = accepted.withLock { $0 }
+        let expected = tally.accepted
         #expect(expected > 500, "the load should have been real")
-        #expect(other.withLock { $0 } == 0, "no request may fail while only the aggregator dies")
+        #expect(tally.other == 0, "no request may fail while only the aggregator dies")
         let settled = await eventually(timeout: .seconds(30)) { (try? await stack.countedEvents()) == expected }
         let counted = try await stack.countedEvents()
         #expect(settled, "counted \(counted), accepted \(expected)")

@@ -89,6 +89,45 @@ final class ServiceStack: Sendable {
         await client.shutdown()
     }
 
+    struct LoadTally: Sendable {
+        /// Answered 201.
+        var accepted = 0
+        /// Answered otherwise, or not at all.
+        var other = 0
+    }
+
+    /// Posts events from `concurrency` tasks while `during` runs, then stops and counts the answers.
+    func underLoad(concurrency: Int, _ during: () async throws -> Void) async throws -> LoadTally {
+        let tally = Locked(LoadTally())
+        let stop = Locked(false)
+        let load = Task {
+            await Self.load(http, concurrency: concurrency, stop: stop) { status, _ in
+                tally.withLock { if status == 201 { $0.accepted += 1 } else { $0.other += 1 } }
+            }
+        }
+        do {
+            try await during()
+        } catch {
+            stop.withLock { $0 = true }
+            await load.value
+            throw error
+        }
+        stop.withLock { $0 = true }
+        await load.value
+        return tally.value
+    }
+
+    /// SIGKILLs the process `times` times, `every` apart, restarting it after a moment each time.
+    func crashRepeatedly(_ process: ServiceProcess, times: Int, every: Duration) async throws {
+        for _ in 0..<times {
+            try await Task.sleep(for: every)
+            await process.crash()
+            try await Task.sleep(for: .milliseconds(200))
+            try process.start()
+        }
+        try await Task.sleep(for: every)
+    }
+
     /// Posts events from `concurrency` tasks until `stop` is set, reporting each status.
     static func load(
         _ http: HTTPTestClient, concurrency: Int, stop: Locked<Bool>, onAnswer: @escaping @Sendable (Int, String?) -> Void

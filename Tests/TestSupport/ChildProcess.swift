@@ -1,4 +1,5 @@
 import Foundation
+import ServiceSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -30,24 +31,6 @@ public final class ChildProcess: Sendable {
         env = env.filter { !$0.key.hasPrefix("ANALYTICS_") }
         for (k, v) in environment { env[k] = v }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var all = sigset_t()
-        sigfillset(&all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
         // The child is killed when the test runner dies (a crash, a timeout), not left running:
         // setpriv sets its parent-death signal, and the spawn happens on a thread that lives as long
         // as the runner (the signal follows the spawning thread, not the process).
@@ -55,18 +38,17 @@ public final class ChildProcess: Sendable {
         if FileManager.default.isExecutableFile(atPath: Self.setpriv) {
             command = [Self.setpriv, "--pdeathsig", "KILL", "--"] + command
         }
-        let argv = command.map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
+        let options = ProcessLauncher.Options(standardOutput: .file(log.path), standardError: .sameAsStandardOutput)
+        let spawned = SpawningThread.shared.run { () -> Result<pid_t, ProcessLauncher.SpawnError> in
+            Result { () throws(ProcessLauncher.SpawnError) -> pid_t in
+                try ProcessLauncher.spawn(executable: command[0], arguments: Array(command.dropFirst()), environment: env, options: options)
+            }
         }
-        let (pid, rc) = SpawningThread.shared.run { () -> (pid_t, Int32) in
-            var pid: pid_t = 0
-            let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
-            return (pid, rc)
+        let pid: pid_t
+        switch spawned {
+        case .success(let p): pid = p
+        case .failure(let error): throw TestSupportError("\(error)")
         }
-        guard rc == 0 else { throw TestSupportError("posix_spawn \(executable.path): \(String(cString: strerror(rc)))") }
         self.pid = pid
     }
 

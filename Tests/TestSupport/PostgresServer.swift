@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import ServiceSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -178,8 +180,10 @@ public final class PostgresServer: Sendable {
         }
         var parent = directory.deletingLastPathComponent()
         while parent.path != "/" && !parent.path.isEmpty {
-            var info = stat()
-            if stat(parent.path, &info) == 0 && info.st_mode & S_IXOTH == 0 && info.st_uid != user.uid {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: parent.path)
+            let mode = (attributes?[.posixPermissions] as? NSNumber)?.uint16Value ?? 0o755
+            let owner = (attributes?[.ownerAccountID] as? NSNumber)?.uint32Value ?? 0
+            if attributes != nil && mode & 0o001 == 0 && owner != user.uid {
                 throw TestSupportError(
                     "the postgres user cannot enter \(parent.path) (the temporary directory's parent); set TMPDIR=/tmp")
             }
@@ -265,49 +269,21 @@ public final class PostgresServer: Sendable {
             stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
     }
 
-    /// posix_spawn with every signal reset and unblocked, as in `ChildProcess`; stdin from `stdin`
-    /// (a descriptor) or /dev/null, stdout and stderr to files or /dev/null.
+    /// Starts a process with every signal reset (`ProcessLauncher`); stdin from `stdin` (a
+    /// descriptor) or /dev/null, stdout and stderr to files or /dev/null.
     static func spawn(
         _ executable: URL, _ arguments: [String], environment: [String: String], stdin: Int32? = nil, stdout: String? = nil,
         stderr: String? = nil, ownProcessGroup: Bool = false
     ) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let stdin {
-            posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var options = ProcessLauncher.Options(
+            standardOutput: stdout.map { .file($0, append: false) } ?? .null, standardError: stderr.map { .file($0, append: false) } ?? .null)
+        options.standardInput = stdin
+        options.newProcessGroup = ownProcessGroup
+        do {
+            return try ProcessLauncher.spawn(executable: executable.path, arguments: arguments, environment: environment, options: options)
+        } catch {
+            throw TestSupportError("\(error)")
         }
-        posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var all = sigset_t()
-        sigfillset(&all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
-        if ownProcessGroup {
-            posix_spawnattr_setpgroup(&attributes, 0)
-            flags |= POSIX_SPAWN_SETPGROUP
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-
-        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable.path, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw TestSupportError("posix_spawn \(executable.path): \(String(cString: strerror(rc)))") }
-        return pid
     }
 
     // MARK: - Watchdog
