@@ -20,6 +20,6 @@ struct AggregatorMain {
                 "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
                 "redis": "\(configuration.redisURL.redacted)",
             ])
-        try await ServiceBootstrap.run(aggregator.services, logger: logger)
+        await ServiceBootstrap.run(aggregator.services, logger: logger)
     }
 }

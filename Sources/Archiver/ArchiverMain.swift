@@ -32,7 +32,7 @@ struct ArchiverMain {
                     "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
                     "redis": "\(configuration.redisURL.redacted)",
                 ])
-                try await ServiceBootstrap.run(app.services(), logger: logger)
+                await ServiceBootstrap.run(app.services(), logger: logger)
             case "migrate":
                 try await migrate(app, Array(positional.dropFirst()))
             case "retention":

@@ -19,6 +19,6 @@ struct GatewayMain {
             metadata: [
                 "listen": "\(configuration.httpHost):\(configuration.httpPort)", "redis": "\(configuration.redisURL.redacted)",
             ])
-        try await ServiceBootstrap.run(gateway.services, logger: logger)
+        await ServiceBootstrap.run(gateway.services, logger: logger)
     }
 }

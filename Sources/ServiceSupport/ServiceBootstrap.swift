@@ -44,11 +44,18 @@ public enum ServiceBootstrap {
     }
 
     /// Runs the services as one `ServiceGroup` until SIGTERM or SIGINT, which drain them in reverse
-    /// order (so list clients first: they are stopped last).
-    public static func run(_ services: [any Service], logger: Logger) async throws {
+    /// order (so list clients first: they are stopped last). A service that fails (a port already
+    /// taken, a worker given up on) ends the process with a message and exit code 1 — not a crash
+    /// report.
+    public static func run(_ services: [any Service], logger: Logger) async {
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("stopped on an error", metadata: ["error": "\(error)"])
+            exit(1)
+        }
     }
 
     /// Stops the process with a message when a dependency cannot be set up at start.

@@ -24,11 +24,6 @@ struct SupervisorMain {
         logger.info("supervisor starting", metadata: [
             "workers": "\(app.supervisor.workers.map(\.name).joined(separator: ", "))", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
         ])
-        do {
-            try await ServiceBootstrap.run(app.services, logger: logger)
-        } catch {
-            logger.critical("supervisor stopped", metadata: ["error": "\(error)"])
-            exit(1)
-        }
+        await ServiceBootstrap.run(app.services, logger: logger)
     }
 }

@@ -20,6 +20,6 @@ struct WSHubMain {
                 "listen": "\(configuration.wsHost):\(configuration.wsPort)", "redis": "\(configuration.redisURL.redacted)",
                 "max_connections": "\(configuration.wsMaxConnections)",
             ])
-        try await ServiceBootstrap.run(hub.services, logger: logger)
+        await ServiceBootstrap.run(hub.services, logger: logger)
     }
 }
