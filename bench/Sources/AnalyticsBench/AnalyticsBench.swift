@@ -10,7 +10,7 @@ struct AnalyticsBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analytics-bench",
         abstract: "Benchmarks of the analytics service (run through bench/*.sh).",
-        subcommands: [FillStream.self, WaitDrained.self, Freshness.self, BareServer.self])
+        subcommands: [FillStream.self, WaitDrained.self, Freshness.self, BareServer.self, EventLoad.self, WebSocketLoad.self])
 }
 
 struct RedisOptions: ParsableArguments {

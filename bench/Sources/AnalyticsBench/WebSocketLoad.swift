@@ -32,6 +32,8 @@ struct WebSocketLoad: AsyncParsableCommand {
     @Option(help: "File created once every connection attempt has finished (for scripts)") var readyFile: String?
     @Option(help: "Event loop threads (default: NIO's singleton group, one per core)") var threads: Int?
     @Option(help: "Seconds between progress lines on stderr (0: none)") var progress = 10
+    @Option(help: "Write every message of the first sampled connection here (arrival, type, events, bytes, latencies)")
+    var trace: String?
     @Flag(inversion: .prefixedNo, help: "Sampled connections send one refresh_stats after their initial_stats")
     var refresh = true
 
@@ -67,7 +69,9 @@ struct WebSocketLoad: AsyncParsableCommand {
                     log("ramp-up: \(i) connections started")
                 }
             }
-            pending.append(WSConn.open(index: i, role: role(i), target: target, on: group.next(), refresh: refresh))
+            let conn = WSConn.open(index: i, role: role(i), target: target, on: group.next(), refresh: refresh)
+            if trace != nil, i == 0, sampledCount > 0 { _ = conn.map { $0.trace = [] } }
+            pending.append(conn)
         }
         var conns: [WSConn] = []
         conns.reserveCapacity(total)
@@ -76,9 +80,10 @@ struct WebSocketLoad: AsyncParsableCommand {
         let atReady = await snapshot(conns)
         let established = atReady.filter { $0.established }.count
         let rampSeconds = seconds(rampEnd - rampStart)
-        print(String(format: "ready: %d of %d connections established in %.2f s (%.0f connections/s)",
-                     established, total, rampSeconds, Double(established) / max(rampSeconds, 0.001)))
-        fflush(stdout)
+        // Written at once (stdout is buffered when redirected): scripts wait for this line.
+        FileHandle.standardOutput.write(Data(String(
+            format: "ready: %d of %d connections established in %.2f s (%.0f connections/s)\n",
+            established, total, rampSeconds, Double(established) / max(rampSeconds, 0.001)).utf8))
         if let readyFile { FileManager.default.createFile(atPath: readyFile, contents: Data("\(established)\n".utf8)) }
 
         // Hold: watch the stalled connections' TCP state; print progress.
@@ -87,9 +92,29 @@ struct WebSocketLoad: AsyncParsableCommand {
         let stalled = conns.filter { $0.role == .stalled }
         var previous = atReady
         var previousAt = holdStart
+        // The hub's end of each stalled connection, as the kernel sees it (/proc/net/tcp): a hub that
+        // gives up on a client closes its socket, which stays orphaned (inode 0) in FIN_WAIT1 behind
+        // the unsent backlog while this end still looks established.
+        var hubSide: [Int: HubSocketEnd] = [:]
+        let stalledPorts = stalled.isEmpty ? [:] : Dictionary(
+            (await snapshot(stalled)).compactMap { s in s.localPort.map { ($0, s.index) } }, uniquingKeysWith: { a, _ in a })
+        var tick = 0
         while ContinuousClock.now < holdEnd {
             try await Task.sleep(for: .milliseconds(250))
             for conn in stalled { await conn.probeTCPState() }
+            tick += 1
+            if !stalledPorts.isEmpty, tick % 4 == 0, let port = target.address.port {
+                let table = KernelTCPTable.hubSide(serverPort: port, clientPorts: Set(stalledPorts.keys))
+                let now = monotonicNanoseconds()
+                for (clientPort, index) in stalledPorts where hubSide[index] == nil {
+                    let entry = table[clientPort]
+                    if let entry, entry.state == 1, entry.inode != 0 { continue }  // established, owned by the hub
+                    hubSide[index] = HubSocketEnd(
+                        at: now,
+                        what: entry.map { "\($0.inode == 0 ? "closed, orphaned" : "open") in \(KernelTCPTable.stateName($0.state))" } ?? "gone",
+                        unsent: entry?.sendQueue ?? 0)
+                }
+            }
             if progress > 0, ContinuousClock.now - previousAt >= .seconds(progress) {
                 let now = await snapshot(conns)
                 let dt = seconds(ContinuousClock.now - previousAt)
@@ -115,11 +140,15 @@ struct WebSocketLoad: AsyncParsableCommand {
         }
 
         await closeAll(conns)
+        if let trace, let first = conns.first(where: { $0.role == .sampled }) {
+            let lines = (try? await first.loop.submit { first.trace ?? [] }.get()) ?? []
+            FileManager.default.createFile(atPath: trace, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
         if threads != nil { try await group.shutdownGracefully() }
 
         WSLoadReport(
             total: total, clients: clients, stall: stall, rampSeconds: rampSeconds, holdSeconds: holdSeconds,
-            atReady: atReady, atEnd: atEnd, resumed: resumed
+            atReady: atReady, atEnd: atEnd, resumed: resumed, hubSide: hubSide
         ).print()
     }
 
@@ -177,15 +206,11 @@ struct WSTarget: Sendable {
 // MARK: - Clocks
 
 @inline(__always) func wallMicroseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
 }
 
 @inline(__always) func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    NIODeadline.now().uptimeNanoseconds
 }
 
 // MARK: - One connection
@@ -268,11 +293,16 @@ struct WSConnSnapshot: Sendable {
     var latencies: [Int32] = []
     var maxMessagesPerSecond = 0
     var maxEventMessagesPerSecond = 0
+    /// Calendar seconds (of the monotonic clock) in which the client received event messages, and
+    /// those with more than 10.
+    var eventSeconds = 0
+    var eventSecondsOverTen = 0
     var forbiddenKeys: [String] = []
     var parseErrors = 0
     var refreshSent = false
     // Stalled connections.
     var stalledAt: UInt64?
+    var localPort: Int?
     var stallEndSeen: String?
     var stallEndAt: UInt64?
     var resumed = false
@@ -289,6 +319,8 @@ final class WSConn: @unchecked Sendable {
     var state: WSConnSnapshot
     var closingByClient = false
     var messageWindow = SlidingSecond()
+    /// Lines of `--trace`, for the first sampled connection only.
+    var trace: [String]?
     var eventWindow = SlidingSecond()
 
     init(index: Int, role: Role, loop: any EventLoop) {
@@ -406,6 +438,8 @@ final class WSLoadHandler: ChannelInboundHandler {
     private var readWall: Int64 = 0
     private var readMono: UInt64 = 0
     private var closeSent = false
+    private var currentSecond: UInt64 = 0
+    private var secondCount = 0
 
     private static let prefixLength = 24
 
@@ -459,6 +493,7 @@ final class WSLoadHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
         readMono = monotonicNanoseconds()
+        if conn.role == .sampled { readWall = wallMicroseconds() }
         if !upgradedDone {
             guard handshake(context: context, buffer: &buffer) else { return }
         }
@@ -503,6 +538,7 @@ final class WSLoadHandler: ChannelInboundHandler {
         conn.state.connectedAt = readMono
         if conn.role == .stalled {
             conn.state.stalledAt = readMono
+            conn.state.localPort = context.channel.localAddress?.port
             context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         }
         upgraded.succeed()
@@ -554,7 +590,7 @@ final class WSLoadHandler: ChannelInboundHandler {
         if header[1] & 0x80 != 0 { conn.state.protocolErrors += 1 }  // a server must not mask
         switch len7 {
         case 126: remaining = UInt64(header[2]) << 8 | UInt64(header[3])
-        case 127: remaining = header[2..<10].reduce(0) { $0 << 8 | UInt64($1) }
+        case 127: remaining = header[2..<10].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         default: remaining = UInt64(len7)
         }
         if frameOpcode != 0, frameOpcode < 0x8 {
@@ -588,7 +624,7 @@ final class WSLoadHandler: ChannelInboundHandler {
             conn.state.closeCode = payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : 1005
             if !conn.closingByClient {
                 conn.state.closedByServer = true
-                if conn.role == .stalled, conn.state.stallEndSeen == nil {
+                if conn.role == .stalled, conn.state.stallEndSeen == nil, !conn.state.resumed {
                     conn.state.stallEndSeen = "close frame \(conn.state.closeCode!)"
                     conn.state.stallEndAt = readMono
                 }
@@ -596,8 +632,9 @@ final class WSLoadHandler: ChannelInboundHandler {
             if !closeSent {
                 closeSent = true
                 let echo = Array(payload.prefix(2))
-                context.writeAndFlush(wrapOutboundOut(Self.frame(opcode: 0x8, payload: echo, allocator: context.channel.allocator)))
-                    .whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(Self.frame(opcode: 0x8, payload: echo, allocator: channel.allocator)))
+                    .whenComplete { _ in channel.close(promise: nil) }
             }
         case 0xA: break  // pong
         default: conn.state.protocolErrors += 1
@@ -608,7 +645,6 @@ final class WSLoadHandler: ChannelInboundHandler {
         conn.state.messages += 1
         let isEventMessage: Bool
         if conn.role == .sampled {
-            if readWall == 0 || true { readWall = wallMicroseconds() }
             isEventMessage = sampledMessage(context: context)
         } else {
             let type = HubMessageType(prefix: prefix)
@@ -631,6 +667,13 @@ final class WSLoadHandler: ChannelInboundHandler {
             return false
         }
         let type = parsed.type.map { HubMessageType(name: Array($0.utf8)) } ?? .other
+        if conn.trace != nil {
+            let ts = type == .event ? (parsed.dataTimestamp.map { [$0] } ?? []) : type == .events ? parsed.elementTimestamps : []
+            let lat = ts.map { Double(readWall) / 1000 - $0 }
+            conn.trace!.append(
+                String(format: "%.3f ", Double(readMono - conn.state.connectedAt) / 1e9) + type.name
+                    + String(format: " events=%d bytes=%d latency_ms_min=%.1f max=%.1f", ts.count, message.count, lat.min() ?? .nan, lat.max() ?? .nan))
+        }
         conn.state.byType[type.rawValue] += 1
         if conn.state.firstType == nil { conn.state.firstType = type }
         for key in parsed.forbiddenKeys where conn.state.forbiddenKeys.count < 5 && !conn.state.forbiddenKeys.contains(key) {
@@ -639,6 +682,14 @@ final class WSLoadHandler: ChannelInboundHandler {
         switch type {
         case .event, .events:
             conn.eventWindow.add(readMono)
+            let second = readMono / 1_000_000_000
+            if second != currentSecond {
+                currentSecond = second
+                secondCount = 0
+                conn.state.eventSeconds += 1
+            }
+            secondCount += 1
+            if secondCount == 11 { conn.state.eventSecondsOverTen += 1 }
             let timestamps = type == .event ? (parsed.dataTimestamp.map { [$0] } ?? []) : parsed.elementTimestamps
             conn.state.events += type == .event ? 1 : parsed.elementCount
             conn.state.eventsWithoutTimestamp += (type == .event ? 1 : parsed.elementCount) - timestamps.count
@@ -726,7 +777,7 @@ struct HubMessageParser {
         switch b[i] {
         case UInt8(ascii: "{"): try object(role, depth: depth + 1)
         case UInt8(ascii: "["): try array(role, depth: depth + 1)
-        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "\""): _ = try scanString()
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
@@ -742,21 +793,24 @@ struct HubMessageParser {
         if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return }
         while true {
             whitespace()
-            let key = try string()
-            checkKey(key)
+            let raw = try scanString()
+            let key: Key = raw.plain ? Key(bytes: UnsafeBufferPointer(rebasing: b[raw.range])) : Key(string: try decode(raw))
+            if key.isForbidden, result.forbiddenKeys.count < 5 {
+                result.forbiddenKeys.append(raw.plain ? String(decoding: UnsafeBufferPointer(rebasing: b[raw.range]), as: UTF8.self) : try decode(raw))
+            }
             whitespace()
             guard i < b.count, b[i] == UInt8(ascii: ":") else { throw SyntaxError() }
             i += 1
             whitespace()
             switch (role, key) {
-            case (.root, "type"):
+            case (.root, .type):
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw SyntaxError() }
-                result.type = try string()
-            case (.root, "data"):
+                result.type = try decode(try scanString())
+            case (.root, .data):
                 try value(.data, depth: depth)
-            case (.data, "timestamp"):
+            case (.data, .timestamp):
                 result.dataTimestamp = try value(.other, depth: depth)
-            case (.element, "timestamp"):
+            case (.element, .timestamp):
                 if let t = try value(.other, depth: depth) { result.elementTimestamps.append(t) }
             default:
                 try value(.other, depth: depth)
@@ -767,6 +821,43 @@ struct HubMessageParser {
             guard b[i] == UInt8(ascii: "}") else { throw SyntaxError() }
             i += 1
             return
+        }
+    }
+
+    /// The keys that matter, recognised from their bytes without making a String.
+    private enum Key: Equatable {
+        case type, data, timestamp, other
+        case forbidden
+
+        var isForbidden: Bool { self == .forbidden }
+        static let visitor = Array("visitor".utf8)
+        static let eventData = Array("event_data".utf8)
+
+        init(bytes k: UnsafeBufferPointer<UInt8>) {
+            func equal(_ word: StaticString) -> Bool {
+                k.count == word.utf8CodeUnitCount && memcmp(k.baseAddress!, word.utf8Start, k.count) == 0
+            }
+            // `visitor_id`, `visitorId`, `visitor`…, but not `current_visitors` or `unique_visitors`;
+            // `event_data`, whatever the case.
+            func lowered(_ j: Int) -> UInt8 { k[j] | 0x20 }
+            if k.count >= 7, (0..<7).allSatisfy({ lowered($0) == Key.visitor[$0] }) {
+                self = .forbidden
+            } else if k.count == 10, (0..<10).allSatisfy({ $0 == 5 ? k[$0] == Key.eventData[$0] : lowered($0) == Key.eventData[$0] }) {
+                self = .forbidden
+            } else if equal("type") {
+                self = .type
+            } else if equal("data") {
+                self = .data
+            } else if equal("timestamp") {
+                self = .timestamp
+            } else {
+                self = .other
+            }
+        }
+
+        init(string: String) {
+            var s = string
+            self = s.withUTF8 { Key(bytes: $0) }
         }
     }
 
@@ -786,15 +877,8 @@ struct HubMessageParser {
         }
     }
 
-    private mutating func checkKey(_ key: String) {
-        let lower = key.lowercased()
-        if lower.contains("visitor") || lower == "event_data" || lower == "eventdata" {
-            if result.forbiddenKeys.count < 5 { result.forbiddenKeys.append(key) }
-        }
-    }
-
-    /// A string (validated, escapes decoded).
-    private mutating func string() throws -> String {
+    /// Skips a string (validated); its bytes between the quotes and whether it has escapes.
+    private mutating func scanString() throws -> (range: Range<Int>, plain: Bool) {
         guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw SyntaxError() }
         i += 1
         let start = i
@@ -804,9 +888,14 @@ struct HubMessageParser {
             if b[i] == UInt8(ascii: "\\") { plain = false; i += 2 } else { i += 1 }
         }
         guard i < b.count else { throw SyntaxError() }
-        let raw = UnsafeBufferPointer(rebasing: b[start..<i])
         i += 1
-        if plain { return String(decoding: raw, as: UTF8.self) }
+        return (start..<(i - 1), plain)
+    }
+
+    /// The text of a scanned string, escapes decoded.
+    private func decode(_ s: (range: Range<Int>, plain: Bool)) throws -> String {
+        let raw = UnsafeBufferPointer(rebasing: b[s.range])
+        if s.plain { return String(decoding: raw, as: UTF8.self) }
         guard let decoded = try? JSONSerialization.jsonObject(
             with: Data([UInt8(ascii: "\"")] + Array(raw) + [UInt8(ascii: "\"")]), options: [.fragmentsAllowed]) as? String
         else { throw SyntaxError() }
@@ -860,6 +949,7 @@ struct WSLoadReport {
     let atReady: [WSConnSnapshot]
     let atEnd: [WSConnSnapshot]
     let resumed: [WSConnSnapshot]
+    let hubSide: [Int: HubSocketEnd]
 
     func print() {
         let normal = atEnd.filter { $0.role != .stalled }
@@ -914,8 +1004,11 @@ struct WSLoadReport {
             let maxAll = sampled.map(\.maxMessagesPerSecond).max() ?? 0
             let maxEvents = sampled.map(\.maxEventMessagesPerSecond).max() ?? 0
             let over = sampled.filter { $0.maxEventMessagesPerSecond > 10 }.count
-            Swift.print("max messages in any 1 s window (one client): \(maxAll) in all, \(maxEvents) carrying events"
-                + " (limit 10 + heartbeats; \(over) clients over 10)")
+            let seconds = sampled.reduce(0) { $0 + $1.eventSeconds }
+            let secondsOver = sampled.reduce(0) { $0 + $1.eventSecondsOverTen }
+            Swift.print("max messages in any sliding 1 s window (one client): \(maxAll) in all, \(maxEvents) carrying events"
+                + " (limit 10 + heartbeats; \(over) of \(sampled.count) clients over 10 at least once;"
+                + " \(secondsOver) of \(seconds) client-seconds on the clock had more than 10 event messages)")
             var latencies: [Int32] = []
             latencies.reserveCapacity(sampled.reduce(0) { $0 + $1.latencies.count })
             for s in sampled { latencies.append(contentsOf: s.latencies) }
@@ -941,7 +1034,9 @@ struct WSLoadReport {
             Swift.print("summary: established=\(established.count) failed=\(failed.count) closed_by_server=\(closedByServer.count)"
                 + " events_min=\(eventsPerClient.first!) events_median=\(eventsPerClient[eventsPerClient.count / 2]) events_max=\(eventsPerClient.last!)"
                 + " msgs_per_client_s=\(String(format: "%.2f", Double(holdMessages) / n / holdSeconds))"
+                + " event_msgs_per_client_s=\(String(format: "%.2f", flowSeconds > 0 ? Double(eventMessages) / sn / flowSeconds : 0))"
                 + " max_msgs_1s=\(maxAll) max_event_msgs_1s=\(maxEvents)"
+                + " seconds_over_10=\(sampled.reduce(0) { $0 + $1.eventSecondsOverTen })/\(sampled.reduce(0) { $0 + $1.eventSeconds })"
                 + " p50_ms=\(p(pct(0.5))) p90_ms=\(p(pct(0.9))) p99_ms=\(p(pct(0.99))) max_ms=\(p(latencies.last.map { Double($0) / 1000 } ?? .nan))"
                 + " privacy=\(forbidden.isEmpty ? "ok" : "VIOLATION")")
         } else {
@@ -958,6 +1053,17 @@ struct WSLoadReport {
                 + groupCounts(ended.map { $0.stallEndSeen! })
                 + (after.isEmpty ? "" : String(format: ", %.1f s to %.1f s after they stopped reading", after.first!, after.last!)))
             let byIndex = Dictionary(uniqueKeysWithValues: resumed.map { ($0.index, $0) })
+            let closedByHub = up.compactMap { s in hubSide[s.index].map { (s, $0) } }
+            if !closedByHub.isEmpty {
+                let after = closedByHub.map { s, end in Double(end.at - (s.stalledAt ?? end.at)) / 1e9 }.sorted()
+                let unsent = closedByHub.map { $0.1.unsent }.sorted()
+                Swift.print("stalled clients whose socket the hub closed (kernel view): \(closedByHub.count) of \(up.count)"
+                    + groupCounts(closedByHub.map { $0.1.what })
+                    + String(format: ", %.1f s to %.1f s after they stopped reading (±1 s)", after.first!, after.last!)
+                    + "; bytes left unsent in the hub's kernel buffer \(unsent.first!)–\(unsent.last!)")
+            } else if !up.isEmpty {
+                Swift.print("stalled clients whose socket the hub closed (kernel view): none of \(up.count)")
+            }
             let stillOpen = up.filter { $0.stallEndSeen == nil }
             if !stillOpen.isEmpty {
                 var outcomes: [String] = []
@@ -986,5 +1092,65 @@ struct WSLoadReport {
         var counts: [String: Int] = [:]
         for item in items { counts[item, default: 0] += 1 }
         return " (" + counts.sorted { $0.value > $1.value }.prefix(6).map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")"
+    }
+}
+
+// MARK: - The hub's end of a connection, from /proc/net/tcp
+
+struct HubSocketEnd: Sendable {
+    let at: UInt64
+    let what: String
+    let unsent: Int
+}
+
+enum KernelTCPTable {
+    struct Entry {
+        let state: Int
+        let sendQueue: Int
+        let inode: Int
+    }
+
+    /// Sockets whose local port is `serverPort` and remote port one of `clientPorts`, by remote port
+    /// (IPv4 loopback only: /proc/net/tcp).
+    static func hubSide(serverPort: Int, clientPorts: Set<Int>) -> [Int: Entry] {
+        // Read to the end: /proc files have no size.
+        guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp"), let data = try? file.readToEnd() else { return [:] }
+        try? file.close()
+        var out: [Int: Entry] = [:]
+        let suffix = String(format: ":%04X", serverPort)
+        for line in data.split(separator: UInt8(ascii: "\n")).dropFirst() {
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+            let fields = line.split(separator: UInt8(ascii: " "))
+            guard fields.count >= 10 else { continue }
+            let local = String(decoding: fields[1], as: UTF8.self)
+            guard local.hasSuffix(suffix) else { continue }
+            let remote = String(decoding: fields[2], as: UTF8.self)
+            guard let colon = remote.lastIndex(of: ":"), let remotePort = Int(remote[remote.index(after: colon)...], radix: 16),
+                  clientPorts.contains(remotePort)
+            else { continue }
+            let queues = String(decoding: fields[4], as: UTF8.self).split(separator: ":")
+            out[remotePort] = Entry(
+                state: Int(String(decoding: fields[3], as: UTF8.self), radix: 16) ?? 0,
+                sendQueue: queues.first.flatMap { Int($0, radix: 16) } ?? 0,
+                inode: Int(String(decoding: fields[9], as: UTF8.self)) ?? 0)
+        }
+        return out
+    }
+
+    static func stateName(_ state: Int) -> String {
+        switch state {
+        case 1: "ESTABLISHED"
+        case 2: "SYN_SENT"
+        case 3: "SYN_RECV"
+        case 4: "FIN_WAIT1"
+        case 5: "FIN_WAIT2"
+        case 6: "TIME_WAIT"
+        case 7: "CLOSE"
+        case 8: "CLOSE_WAIT"
+        case 9: "LAST_ACK"
+        case 10: "LISTEN"
+        case 11: "CLOSING"
+        default: "state \(state)"
+        }
     }
 }
