@@ -274,7 +274,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WSHubKitTests",
-            dependencies: ["WSHubKit", "AnalyticsCore", "RedisClient", "TestSupport"],
+            dependencies: [
+                "WSHubKit", "AnalyticsCore", "RedisClient", "TestSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

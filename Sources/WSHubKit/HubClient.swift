@@ -1,108 +1,110 @@
 import NIOCore
-import Synchronization
+import NIOWebSocket
 
-/// One dashboard connection's outgoing side: a bounded queue of encoded messages, filled by the
-/// hub without ever waiting, and drained by the connection's own writer task, which alone waits on
-/// the socket. A client whose queue is full is closed: it cannot keep up, and holding its messages
-/// would cost memory; the others are not affected.
+/// One dashboard connection's outgoing side. The hub hands it messages from any thread without
+/// waiting; they are written straight into the connection's channel on its event loop (no task,
+/// no queue and no copy per client: every client's frame shares the message's bytes). The messages
+/// written but not yet taken by the socket are counted: a client with `capacity` of them pending
+/// cannot keep up, and is closed (1013, try again later) while the others go on untouched.
 public final class HubClient: Sendable {
     public enum CloseReason: Sendable, Equatable {
-        /// Fell behind until its queue filled (WebSocket close code 1013, try again later).
+        /// Its outgoing buffer stayed full (WebSocket close code 1013, try again later).
         case tooSlow
         /// The hub is stopping (1001, going away).
         case goingAway
+        /// The peer went away.
+        case gone
     }
 
+    /// Touched on `channel.eventLoop` only.
     private struct State {
-        var queue: [ByteBuffer] = []
-        var head = 0
-        var waiter: CheckedContinuation<ByteBuffer?, Never>?
+        var pending = 0
         var closed: CloseReason?
-        var finished = false
     }
 
     public let id: Int
     public let capacity: Int
-    private let state = Mutex(State())
+    public let channel: any Channel
+    private let state: NIOLoopBoundBox<State>
+    /// Says goodbye to the peer (close frame, then the connection); called on the event loop, once,
+    /// when the client is closed by the hub.
+    private let closeConnection: @Sendable (CloseReason) -> Void
 
-    public init(id: Int, capacity: Int) {
+    public init(id: Int, capacity: Int, channel: any Channel, closeConnection: @escaping @Sendable (CloseReason) -> Void) {
         self.id = id
         self.capacity = capacity
+        self.channel = channel
+        self.state = .makeBoxSendingValue(State(), eventLoop: channel.eventLoop)
+        self.closeConnection = closeConnection
     }
 
-    public enum EnqueueResult: Sendable, Equatable {
-        case queued
-        /// The queue was full: the client is now closed as too slow.
+    public var eventLoop: any EventLoop { channel.eventLoop }
+
+    public enum WriteResult: Sendable, Equatable {
+        case written
+        /// `capacity` messages were still pending: the client is now closed as too slow.
         case overflowed
         /// Already closed or gone.
         case closed
     }
 
-    /// Queues a message without waiting; a full queue closes the client.
+    /// Sends one message from any thread.
+    public func send(_ message: ByteBuffer, completion: @escaping @Sendable (WriteResult) -> Void = { _ in }) {
+        let frames = Self.frames(of: message)
+        eventLoop.execute {
+            completion(self.writeOnEventLoop(frames))
+            self.channel.flush()
+        }
+    }
+
+    /// Writes a message's frames (see `frames(of:)`) without flushing; on the event loop only.
+    public func writeOnEventLoop(_ frames: [WebSocketFrame]) -> WriteResult {
+        eventLoop.preconditionInEventLoop()
+        guard state.value.closed == nil, channel.isActive else { return .closed }
+        guard state.value.pending < capacity else {
+            state.value.closed = .tooSlow
+            closeConnection(.tooSlow)
+            return .overflowed
+        }
+        state.value.pending += 1
+        for frame in frames.dropLast() { channel.write(frame, promise: nil) }
+        let written = eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { _ in self.state.value.pending -= 1 }
+        channel.write(frames[frames.count - 1], promise: written)
+        return .written
+    }
+
+    /// Messages written and not yet taken by the socket.
+    public func pending() -> EventLoopFuture<Int> { eventLoop.submit { self.state.value.pending } }
+    public func closeReason() -> EventLoopFuture<CloseReason?> { eventLoop.submit { self.state.value.closed } }
+
+    /// Closes the client for `reason` from any thread: nothing more is written to it, and unless the
+    /// peer is already gone it is told why.
     @discardableResult
-    public func enqueue(_ message: ByteBuffer) -> EnqueueResult {
-        let (waiter, result) = state.withLock { state -> (CheckedContinuation<ByteBuffer?, Never>?, EnqueueResult) in
-            guard state.closed == nil, !state.finished else { return (nil, .closed) }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (waiter, .queued)
-            }
-            guard state.queue.count - state.head < capacity else {
-                state.closed = .tooSlow
-                state.queue.removeAll()
-                state.head = 0
-                return (nil, .overflowed)
-            }
-            state.queue.append(message)
-            return (nil, .queued)
-        }
-        waiter?.resume(returning: message)
-        return result
-    }
-
-    /// The next message to write; nil once the client is closed (see `closeReason`) or finished.
-    public func next() async -> ByteBuffer? {
-        await withCheckedContinuation { continuation in
-            let ready: ByteBuffer?? = state.withLock { state in
-                // A closed client writes nothing more (a slow one is closed because it cannot).
-                if state.closed != nil { return .some(nil) }
-                if state.head < state.queue.count {
-                    let message = state.queue[state.head]
-                    state.head += 1
-                    if state.head == state.queue.count {
-                        state.queue.removeAll(keepingCapacity: true)
-                        state.head = 0
-                    }
-                    return .some(message)
-                }
-                if state.finished { return .some(nil) }
-                state.waiter = continuation
-                return .none
-            }
-            if let ready { continuation.resume(returning: ready) }
+    public func close(_ reason: CloseReason) -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            guard self.state.value.closed == nil else { return }
+            self.state.value.closed = reason
+            if reason != .gone { self.closeConnection(reason) }
         }
     }
 
-    public var closeReason: CloseReason? { state.withLock { $0.closed } }
-    public var queued: Int { state.withLock { $0.queue.count - $0.head } }
+    /// Largest frame sent: bigger messages go out as a text frame and continuation frames, which
+    /// every client accepts (the same frame limit as the hub's own receiving side).
+    public static let maximumFrameSize = 1 << 14
 
-    /// Closes the client for `reason` (its writer ends after the messages already written).
-    public func close(_ reason: CloseReason) {
-        let waiter = state.withLock { state -> CheckedContinuation<ByteBuffer?, Never>? in
-            if state.closed == nil { state.closed = reason }
-            defer { state.waiter = nil }
-            return state.waiter
+    /// A text message as frames sharing its bytes.
+    public static func frames(of message: ByteBuffer) -> [WebSocketFrame] {
+        guard message.readableBytes > maximumFrameSize else {
+            return [WebSocketFrame(fin: true, opcode: .text, data: message)]
         }
-        waiter?.resume(returning: nil)
-    }
-
-    /// The peer went away: nothing more to write.
-    public func finish() {
-        let waiter = state.withLock { state -> CheckedContinuation<ByteBuffer?, Never>? in
-            state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
+        var frames: [WebSocketFrame] = []
+        var rest = message
+        var opcode = WebSocketOpcode.text
+        while rest.readableBytes > 0, let piece = rest.readSlice(length: min(maximumFrameSize, rest.readableBytes)) {
+            frames.append(WebSocketFrame(fin: rest.readableBytes == 0, opcode: opcode, data: piece))
+            opcode = .continuation
         }
-        waiter?.resume(returning: nil)
+        return frames
     }
 }

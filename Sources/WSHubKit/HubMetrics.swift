@@ -8,7 +8,7 @@ public final class HubMetrics: Sendable {
     }
 
     public enum DropReason: String, Sendable, CaseIterable {
-        /// Its outgoing queue filled: closed with 1013.
+        /// Its outgoing buffer stayed full: closed with 1013.
         case slow
         /// Refused at the upgrade: connection cap.
         case full
@@ -34,7 +34,7 @@ public final class HubMetrics: Sendable {
         for type in MessageType.allCases {
             sent[type] = p.makeCounter(
                 name: "analytics_wshub_messages_sent_total", labels: [("type", type.rawValue)],
-                help: "Messages queued to clients, by type (one per client)")
+                help: "Messages written to clients, by type (one per client)")
         }
         self.sent = sent
         var dropped: [DropReason: Counter] = [:]
@@ -50,7 +50,7 @@ public final class HubMetrics: Sendable {
         subscribed = p.makeGauge(name: "analytics_wshub_redis_subscribed", help: "1 while the Redis pub/sub subscription is up")
         fanout = p.makeDurationHistogram(
             name: "analytics_wshub_fanout_seconds", buckets: MetricsRegistry.latencyBuckets,
-            help: "Time to queue one message to every client")
+            help: "Time from a message's broadcast until it is written to every client of one event loop")
     }
 
     func setClients(_ n: Int) { clients.set(to: Double(n)) }

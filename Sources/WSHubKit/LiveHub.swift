@@ -10,7 +10,7 @@ import Synchronization
 /// periodic heartbeat. Events are coalesced hub-wide and flushed every `flushInterval`, so a client
 /// gets at most 10 event messages a second however many batches arrive, and nothing is lost: each
 /// flush carries every event since the last. A message is encoded once and the same bytes are
-/// queued to every client; queueing never waits on a socket.
+/// written to every client, on each client's event loop; nothing here waits on a socket.
 public final class LiveHub: Service, Sendable {
     public struct Settings: Sendable {
         public var maximumConnections: Int
@@ -26,8 +26,15 @@ public final class LiveHub: Service, Sendable {
         }
     }
 
-    private struct State {
+    /// The clients served by one event loop: a message goes to all of them in one pass on it.
+    struct LoopClients {
+        let loop: any EventLoop
         var clients: [Int: HubClient] = [:]
+    }
+
+    private struct State {
+        var loops: [ObjectIdentifier: LoopClients] = [:]
+        var clientCount = 0
         var nextID = 0
         var pending: [ArraySlice<UInt8>] = []
         var stats: (bytes: [UInt8], at: ContinuousClock.Instant)?
@@ -49,7 +56,7 @@ public final class LiveHub: Service, Sendable {
         self.logger = logger
     }
 
-    public var clientCount: Int { state.withLock { $0.clients.count } }
+    public var clientCount: Int { state.withLock { $0.clientCount } }
 
     // MARK: Clients
 
@@ -59,14 +66,16 @@ public final class LiveHub: Service, Sendable {
         case stopping
     }
 
-    /// Registers a new client, unless the hub is at its connection cap or stopping.
-    public func admit() -> Admission {
+    /// Registers a new client on `channel`, unless the hub is at its connection cap or stopping.
+    /// `closeConnection` says goodbye to the peer when the hub closes the client (see `HubClient`).
+    public func admit(channel: any Channel, closeConnection: @escaping @Sendable (HubClient.CloseReason) -> Void) -> Admission {
         let admission = state.withLock { state -> Admission in
             if state.stopping { return .stopping }
-            guard state.clients.count < settings.maximumConnections else { return .full }
+            guard state.clientCount < settings.maximumConnections else { return .full }
             state.nextID += 1
-            let client = HubClient(id: state.nextID, capacity: settings.clientQueueCapacity)
-            state.clients[client.id] = client
+            let client = HubClient(id: state.nextID, capacity: settings.clientQueueCapacity, channel: channel, closeConnection: closeConnection)
+            state.loops[ObjectIdentifier(channel.eventLoop), default: LoopClients(loop: channel.eventLoop)].clients[client.id] = client
+            state.clientCount += 1
             return .admitted(client)
         }
         if case .admitted = admission { metrics.setClients(clientCount) }
@@ -74,14 +83,23 @@ public final class LiveHub: Service, Sendable {
     }
 
     public func remove(_ client: HubClient) {
-        state.withLock { _ = $0.clients.removeValue(forKey: client.id) }
+        state.withLock { state in
+            if state.loops[ObjectIdentifier(client.eventLoop)]?.clients.removeValue(forKey: client.id) != nil { state.clientCount -= 1 }
+        }
         metrics.setClients(clientCount)
     }
 
     /// `initial_stats` for one client (on connect and on `refresh_stats`).
     public func sendInitialStats(to client: HubClient) async {
         guard let stats = await currentStats() else { return }
-        deliver(HubMessages.initialStats(stats), to: [client], type: .initialStats)
+        let metrics = metrics
+        client.send(HubMessages.initialStats(stats)) { result in
+            switch result {
+            case .written: metrics.recordSent(.initialStats, count: 1)
+            case .overflowed: metrics.recordDropped(.slow)
+            case .closed: break
+            }
+        }
     }
 
     // MARK: Inbound from Redis
@@ -125,9 +143,15 @@ public final class LiveHub: Service, Sendable {
         } onGracefulShutdown: {
             self.state.withLock { $0.stopping = true }
         }
-        let clients = state.withLock { Array($0.clients.values) }
+        let clients = state.withLock { $0.loops.values.flatMap(\.clients.values) }
         for client in clients { client.close(.goingAway) }
-        logger.info("hub stopped", metadata: ["clients_closed": "\(clients.count)"])
+        // Each session ends (and leaves the hub) once its close handshake is done; the HTTP server
+        // stops after the hub, so wait for them, boundedly, or it would close them first (1000).
+        let deadline = ContinuousClock.now + .seconds(2)
+        while clientCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        logger.info("hub stopped", metadata: ["clients_closed": "\(clients.count)", "clients_left": "\(clientCount)"])
     }
 
     private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
@@ -177,22 +201,28 @@ public final class LiveHub: Service, Sendable {
         }
     }
 
+    /// Writes a message to every client: one pass per event loop, on it, flushing each client as it
+    /// goes (so that the first clients do not wait for the last).
     func broadcast(_ message: ByteBuffer, type: HubMetrics.MessageType, events: Int) {
         let start = ContinuousClock.now
-        let clients = state.withLock { Array($0.clients.values) }
-        deliver(message, to: clients, type: type)
-        metrics.recordFanout(ContinuousClock.now - start, events: events)
-    }
-
-    private func deliver(_ message: ByteBuffer, to clients: [HubClient], type: HubMetrics.MessageType) {
-        var delivered = 0
-        for client in clients {
-            switch client.enqueue(message) {
-            case .queued: delivered += 1
-            case .overflowed: metrics.recordDropped(.slow)
-            case .closed: break
+        let frames = HubClient.frames(of: message)
+        let groups = state.withLock { Array($0.loops.values) }
+        let metrics = metrics
+        for group in groups where !group.clients.isEmpty {
+            group.loop.execute {
+                var written = 0
+                for client in group.clients.values {
+                    switch client.writeOnEventLoop(frames) {
+                    case .written:
+                        written += 1
+                        client.channel.flush()
+                    case .overflowed: metrics.recordDropped(.slow)
+                    case .closed: break
+                    }
+                }
+                metrics.recordSent(type, count: written)
+                metrics.recordFanout(ContinuousClock.now - start, events: events)
             }
         }
-        metrics.recordSent(type, count: delivered)
     }
 }

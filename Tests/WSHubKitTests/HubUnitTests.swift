@@ -1,9 +1,12 @@
 import AnalyticsCore
 import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import Synchronization
 import Testing
 import WSHubKit
 
-@Suite("Hub messages and client queues")
+@Suite("Hub messages and client buffers")
 struct HubUnitTests {
     @Test func messagesAreEncodedAsPRODUCTSays() {
         let stats = Array(#"{"current_visitors":2,"unique_today":5,"timestamp":1}"#.utf8)
@@ -30,39 +33,90 @@ struct HubUnitTests {
         #expect(HubMessages.update(Array(#"{"type":"batch","events":[]}"#.utf8))?.events.isEmpty == true)
     }
 
-    @Test func aClientQueueIsBoundedAndAFullQueueClosesTheClient() async {
-        let client = HubClient(id: 1, capacity: 3)
-        for i in 0..<3 { #expect(client.enqueue(ByteBuffer(string: "\(i)")) == .queued) }
-        #expect(client.enqueue(ByteBuffer(string: "overflow")) == .overflowed)
-        #expect(client.closeReason == .tooSlow)
-        #expect(client.enqueue(ByteBuffer(string: "later")) == .closed)
-        // A slow client writes nothing more.
-        #expect(await client.next() == nil)
+    /// A connection whose socket takes nothing: writes stay pending.
+    final class StalledSocket: ChannelOutboundHandler, Sendable {
+        typealias OutboundIn = WebSocketFrame
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {}
+        func flush(context: ChannelHandlerContext) {}
     }
 
-    @Test func messagesComeOutInOrderAndAWaitingWriterIsWoken() async {
-        let client = HubClient(id: 2, capacity: 10)
-        client.enqueue(ByteBuffer(string: "a"))
-        client.enqueue(ByteBuffer(string: "b"))
-        #expect(await client.next().map { String(buffer: $0) } == "a")
-        #expect(await client.next().map { String(buffer: $0) } == "b")
-        let waiting = Task { await client.next().map { String(buffer: $0) } }
-        try? await Task.sleep(for: .milliseconds(20))
-        client.enqueue(ByteBuffer(string: "c"))
-        #expect(await waiting.value == "c")
-        let ending = Task { await client.next() }
-        try? await Task.sleep(for: .milliseconds(20))
-        client.finish()
-        #expect(await ending.value == nil)
-        #expect(client.enqueue(ByteBuffer(string: "d")) == .closed)
+    final class Closes: Sendable {
+        let reasons = Mutex<[HubClient.CloseReason]>([])
+        var all: [HubClient.CloseReason] { reasons.withLock { $0 } }
+        func record(_ reason: HubClient.CloseReason) { reasons.withLock { $0.append(reason) } }
     }
 
-    @Test func closingGoingAwayWakesTheWriter() async {
-        let client = HubClient(id: 3, capacity: 10)
-        let waiting = Task { await client.next() }
-        try? await Task.sleep(for: .milliseconds(20))
+    /// An embedded loop runs its tasks only when told: run them, then read the settled future.
+    func settled<Value: Sendable>(_ future: EventLoopFuture<Value>, on channel: any Channel) throws -> Value {
+        (channel.eventLoop as! EmbeddedEventLoop).run()
+        return try future.wait()
+    }
+
+    func connectedChannel(_ handlers: [any ChannelHandler] = []) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(handlers: handlers)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return channel
+    }
+
+    @Test func aClientThatTakesNothingIsClosedAsTooSlowOnceItsBufferIsFull() throws {
+        let channel = try connectedChannel([StalledSocket()])
+        let closes = Closes()
+        let client = HubClient(id: 1, capacity: 3, channel: channel, closeConnection: closes.record)
+        let frames = HubClient.frames(of: ByteBuffer(string: "m"))
+        for _ in 0..<3 {
+            #expect(client.writeOnEventLoop(frames) == .written)
+            channel.flush()
+        }
+        #expect(try settled(client.pending(), on: channel) == 3)
+        #expect(client.writeOnEventLoop(frames) == .overflowed)
+        #expect(closes.all == [.tooSlow])
+        #expect(try settled(client.closeReason(), on: channel) == .tooSlow)
+        #expect(client.writeOnEventLoop(frames) == .closed)
         client.close(.goingAway)
-        #expect(await waiting.value == nil)
-        #expect(client.closeReason == .goingAway)
+        (channel.eventLoop as! EmbeddedEventLoop).run()
+        #expect(closes.all == [.tooSlow], "the peer is told once")
+    }
+
+    @Test func aClientThatKeepsUpGetsEveryMessageInOrderAndNothingStaysPending() throws {
+        let channel = try connectedChannel()
+        let client = HubClient(id: 2, capacity: 2, channel: channel) { _ in Issue.record("closed") }
+        for i in 0..<10 {
+            #expect(client.writeOnEventLoop(HubClient.frames(of: ByteBuffer(string: "m\(i)"))) == .written)
+            channel.flush()
+        }
+        #expect(try settled(client.pending(), on: channel) == 0)
+        for i in 0..<10 {
+            let frame = try #require(try channel.readOutbound(as: WebSocketFrame.self))
+            #expect(frame.opcode == .text && frame.fin && String(buffer: frame.data) == "m\(i)")
+        }
+        client.send(ByteBuffer(string: "from another thread"))
+        (channel.eventLoop as! EmbeddedEventLoop).run()
+        #expect(try channel.readOutbound(as: WebSocketFrame.self).map { String(buffer: $0.data) } == "from another thread")
+    }
+
+    @Test func aLargeMessageGoesOutAsContinuationFramesSharingItsBytes() {
+        let message = ByteBuffer(repeating: UInt8(ascii: "x"), count: HubClient.maximumFrameSize * 2 + 5)
+        let frames = HubClient.frames(of: message)
+        #expect(frames.map(\.opcode) == [.text, .continuation, .continuation])
+        #expect(frames.map(\.fin) == [false, false, true])
+        #expect(frames.map(\.data.readableBytes) == [HubClient.maximumFrameSize, HubClient.maximumFrameSize, 5])
+        #expect(HubClient.frames(of: ByteBuffer(string: "small")).count == 1)
+    }
+
+    @Test func closingTellsThePeerOnceAndAGonePeerNotAtAll() throws {
+        let channel = try connectedChannel()
+        let closes = Closes()
+        let client = HubClient(id: 3, capacity: 10, channel: channel, closeConnection: closes.record)
+        client.close(.goingAway)
+        client.close(.goingAway)
+        (channel.eventLoop as! EmbeddedEventLoop).run()
+        #expect(closes.all == [.goingAway])
+        #expect(client.writeOnEventLoop(HubClient.frames(of: ByteBuffer(string: "late"))) == .closed)
+
+        let other = HubClient(id: 4, capacity: 10, channel: try connectedChannel(), closeConnection: closes.record)
+        other.close(.gone)
+        (other.eventLoop as! EmbeddedEventLoop).run()
+        #expect(closes.all == [.goingAway])
+        #expect(try settled(other.closeReason(), on: other.channel) == .gone)
     }
 }
