@@ -10,10 +10,12 @@ struct ClientSession: Sendable {
     let hub: LiveHub
     let metrics: HubMetrics
     let channel: any Channel
+    /// Negotiated permessage-deflate (see `SharedDeflateNegotiation`).
+    let deflates: Bool
 
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let channel = channel
-        let admission = hub.admit(channel: channel) { reason in
+        let admission = hub.admit(channel: channel, deflates: deflates) { reason in
             switch reason {
             case .tooSlow:
                 // The close frame (1013, try again later) waits behind the backlog the client does

@@ -25,13 +25,19 @@ public final class HubClient: Sendable {
     public let id: Int
     public let capacity: Int
     public let channel: any Channel
+    /// Negotiated permessage-deflate: gets the messages' compressed frames.
+    public let deflates: Bool
     private let state: NIOLoopBoundBox<State>
     /// Says goodbye to the peer (close frame, then the connection); called on the event loop, once,
     /// when the client is closed by the hub.
     private let closeConnection: @Sendable (CloseReason) -> Void
 
-    public init(id: Int, capacity: Int, channel: any Channel, closeConnection: @escaping @Sendable (CloseReason) -> Void) {
+    public init(
+        id: Int, capacity: Int, channel: any Channel, deflates: Bool = false,
+        closeConnection: @escaping @Sendable (CloseReason) -> Void
+    ) {
         self.id = id
+        self.deflates = deflates
         self.capacity = capacity
         self.channel = channel
         self.state = .makeBoxSendingValue(State(), eventLoop: channel.eventLoop)
@@ -49,16 +55,15 @@ public final class HubClient: Sendable {
     }
 
     /// Sends one message from any thread.
-    public func send(_ message: ByteBuffer, completion: @escaping @Sendable (WriteResult) -> Void = { _ in }) {
-        let frames = Self.frames(of: message)
+    public func send(_ message: OutgoingMessage, completion: @escaping @Sendable (WriteResult) -> Void = { _ in }) {
         eventLoop.execute {
-            completion(self.writeOnEventLoop(frames))
+            completion(self.writeOnEventLoop(message))
             self.channel.flush()
         }
     }
 
-    /// Writes a message's frames (see `frames(of:)`) without flushing; on the event loop only.
-    public func writeOnEventLoop(_ frames: [WebSocketFrame]) -> WriteResult {
+    /// Writes a message without flushing; on the event loop only.
+    public func writeOnEventLoop(_ message: OutgoingMessage) -> WriteResult {
         eventLoop.preconditionInEventLoop()
         guard state.value.closed == nil, channel.isActive else { return .closed }
         guard state.value.pending < capacity else {
@@ -67,6 +72,7 @@ public final class HubClient: Sendable {
             return .overflowed
         }
         state.value.pending += 1
+        let frames = message.frames(deflate: deflates)
         for frame in frames.dropLast() { channel.write(frame, promise: nil) }
         let written = eventLoop.makePromise(of: Void.self)
         written.futureResult.whenComplete { _ in self.state.value.pending -= 1 }
@@ -87,24 +93,5 @@ public final class HubClient: Sendable {
             self.state.value.closed = reason
             if reason != .gone { self.closeConnection(reason) }
         }
-    }
-
-    /// Largest frame sent: bigger messages go out as a text frame and continuation frames, which
-    /// every client accepts (the same frame limit as the hub's own receiving side).
-    public static let maximumFrameSize = 1 << 14
-
-    /// A text message as frames sharing its bytes.
-    public static func frames(of message: ByteBuffer) -> [WebSocketFrame] {
-        guard message.readableBytes > maximumFrameSize else {
-            return [WebSocketFrame(fin: true, opcode: .text, data: message)]
-        }
-        var frames: [WebSocketFrame] = []
-        var rest = message
-        var opcode = WebSocketOpcode.text
-        while rest.readableBytes > 0, let piece = rest.readSlice(length: min(maximumFrameSize, rest.readableBytes)) {
-            frames.append(WebSocketFrame(fin: rest.readableBytes == 0, opcode: opcode, data: piece))
-            opcode = .continuation
-        }
-        return frames
     }
 }

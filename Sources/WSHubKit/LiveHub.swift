@@ -48,6 +48,8 @@ public final class LiveHub: Service, Sendable {
     /// Progressed by every flush: `/healthz` fails when the loop stops (and with it the watchdog).
     public let liveness = Liveness(notifier: nil)
     private let state = Mutex(State())
+    /// Compresses each message once for the clients that negotiated permessage-deflate.
+    private let deflater = Mutex(MessageDeflater())
 
     public init(settings: Settings, statsReader: StatsReader, metrics: HubMetrics, logger: Logger) {
         self.settings = settings
@@ -68,12 +70,14 @@ public final class LiveHub: Service, Sendable {
 
     /// Registers a new client on `channel`, unless the hub is at its connection cap or stopping.
     /// `closeConnection` says goodbye to the peer when the hub closes the client (see `HubClient`).
-    public func admit(channel: any Channel, closeConnection: @escaping @Sendable (HubClient.CloseReason) -> Void) -> Admission {
+    public func admit(channel: any Channel, deflates: Bool = false, closeConnection: @escaping @Sendable (HubClient.CloseReason) -> Void) -> Admission {
         let admission = state.withLock { state -> Admission in
             if state.stopping { return .stopping }
             guard state.clientCount < settings.maximumConnections else { return .full }
             state.nextID += 1
-            let client = HubClient(id: state.nextID, capacity: settings.clientQueueCapacity, channel: channel, closeConnection: closeConnection)
+            let client = HubClient(
+                id: state.nextID, capacity: settings.clientQueueCapacity, channel: channel, deflates: deflates,
+                closeConnection: closeConnection)
             state.loops[ObjectIdentifier(channel.eventLoop), default: LoopClients(loop: channel.eventLoop)].clients[client.id] = client
             state.clientCount += 1
             return .admitted(client)
@@ -93,7 +97,7 @@ public final class LiveHub: Service, Sendable {
     public func sendInitialStats(to client: HubClient) async {
         guard let stats = await currentStats() else { return }
         let metrics = metrics
-        client.send(HubMessages.initialStats(stats)) { result in
+        client.send(outgoing(HubMessages.initialStats(stats))) { result in
             switch result {
             case .written: metrics.recordSent(.initialStats, count: 1)
             case .overflowed: metrics.recordDropped(.slow)
@@ -156,22 +160,29 @@ public final class LiveHub: Service, Sendable {
 
     private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
 
+    /// Self-clocked: the next flush starts `flushInterval` after this one started, and not before
+    /// every event loop has written this one to all its clients. When writing to every client takes
+    /// longer than the interval (many clients on few cores), messages grow and come less often,
+    /// instead of passes queueing up on the event loops and the delay growing without bound.
     func flushLoop() async {
         while !isStopping {
-            try? await Task.sleep(for: settings.flushInterval)
-            flush()
+            let started = ContinuousClock.now
+            await flush()
             liveness.progressed()
+            try? await Task.sleep(until: started + settings.flushInterval)
         }
     }
 
-    /// Sends every event received since the last flush, in one message.
-    func flush() {
+    /// Sends every event received since the last flush, in one message; returns once written.
+    func flush() async {
         let events = state.withLock { state -> [ArraySlice<UInt8>] in
             defer { state.pending.removeAll(keepingCapacity: true) }
             return state.pending
         }
         guard let message = HubMessages.events(events) else { return }
-        broadcast(message, type: events.count == 1 ? .event : .events, events: events.count)
+        for pass in broadcast(message, type: events.count == 1 ? .event : .events, events: events.count) {
+            try? await pass.get()
+        }
     }
 
     func heartbeatLoop() async {
@@ -203,16 +214,17 @@ public final class LiveHub: Service, Sendable {
 
     /// Writes a message to every client: one pass per event loop, on it, flushing each client as it
     /// goes (so that the first clients do not wait for the last).
-    func broadcast(_ message: ByteBuffer, type: HubMetrics.MessageType, events: Int) {
+    @discardableResult
+    func broadcast(_ message: ByteBuffer, type: HubMetrics.MessageType, events: Int) -> [EventLoopFuture<Void>] {
         let start = ContinuousClock.now
-        let frames = HubClient.frames(of: message)
+        let message = outgoing(message)
         let groups = state.withLock { Array($0.loops.values) }
         let metrics = metrics
-        for group in groups where !group.clients.isEmpty {
-            group.loop.execute {
+        return groups.filter { !$0.clients.isEmpty }.map { group in
+            group.loop.submit {
                 var written = 0
                 for client in group.clients.values {
-                    switch client.writeOnEventLoop(frames) {
+                    switch client.writeOnEventLoop(message) {
                     case .written:
                         written += 1
                         client.channel.flush()
@@ -224,5 +236,10 @@ public final class LiveHub: Service, Sendable {
                 metrics.recordFanout(ContinuousClock.now - start, events: events)
             }
         }
+    }
+
+    /// A message ready for every client, compressed once.
+    func outgoing(_ message: ByteBuffer) -> OutgoingMessage {
+        deflater.withLock { OutgoingMessage(message, deflater: $0) }
     }
 }

@@ -64,12 +64,13 @@ public struct WSHubApplication {
         let app = Application(
             router: router,
             server: .http1WebSocketUpgrade(
-                configuration: .init(ws: .init(autoPing: .enabled(timePeriod: ping), closeTimeout: .seconds(2)))
+                configuration: .init(ws: .init(extensions: [.sharedDeflate], autoPing: .enabled(timePeriod: ping), closeTimeout: .seconds(2)))
             ) { request, channel, _ in
                 guard request.path == Self.path else { return .dontUpgrade }
                 // A refused client is upgraded and closed at once with a code saying why (1008 origin
                 // not allowed, 1013 full): a browser sees no reason at all for a failed upgrade.
                 let refusal = admission.refusal(origin: request.headerFields[.origin])
+                let deflates = SharedDeflateNegotiation.negotiated(requestHeaders: request.headerFields)
                 return .upgrade([:]) { inbound, outbound, _ in
                     switch refusal {
                     case .origin?:
@@ -79,7 +80,7 @@ public struct WSHubApplication {
                         metrics.recordDropped(.full)
                         try? await outbound.close(.unknown(1013), reason: "too many connections, try again later")
                     case nil:
-                        await ClientSession(hub: hub, metrics: metrics, channel: channel).serve(inbound: inbound, outbound: outbound)
+                        await ClientSession(hub: hub, metrics: metrics, channel: channel, deflates: deflates).serve(inbound: inbound, outbound: outbound)
                     }
                 }
             },

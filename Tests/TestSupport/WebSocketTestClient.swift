@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdWSClient
+import HummingbirdWSCompression
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -30,8 +31,14 @@ public final class WebSocketTestClient: Sendable {
     private let ended = Locked(false)
     private let task: Task<Void, Never>
 
-    public init(url: String, origin: String? = nil) {
+    /// `deflate`: offers permessage-deflate (as browsers do), compressing even its smallest messages.
+    public init(url: String, origin: String? = nil, deflate: Bool = false) {
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
+        if deflate {
+            let offer = WebSocketExtensionFactory.perMessageDeflate(
+                clientNoContextTakeover: true, maxDecompressedFrameSize: 1 << 20, minFrameSizeToCompress: 1)
+            configuration.extensions = [offer.build()]
+        }
         if let origin { configuration.additionalHeaders[.origin] = origin }
         let received = self.received
         let outgoing = self.outgoing
@@ -96,8 +103,13 @@ extension WebSocketErrorCode {
 public final class SilentWebSocketPeer: Sendable {
     public let fd: Int32
     public let upgraded: Bool
+    /// The server's answer to the upgrade: status line and headers.
+    public let responseHead: String
 
-    public init(port: Int, path: String = "/ws/analytics", origin: String? = nil, receiveBuffer: Int32 = 4096) throws {
+    /// `extensions`: a `Sec-WebSocket-Extensions` offer.
+    public init(
+        port: Int, path: String = "/ws/analytics", origin: String? = nil, extensions: String? = nil, receiveBuffer: Int32 = 4096
+    ) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var size = receiveBuffer
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -114,6 +126,7 @@ public final class SilentWebSocketPeer: Sendable {
         }
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + (origin.map { "Origin: \($0)\r\n" } ?? "")
+            + (extensions.map { "Sec-WebSocket-Extensions: \($0)\r\n" } ?? "")
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         _ = Array(request.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         // Read only the response head.
@@ -121,11 +134,13 @@ public final class SilentWebSocketPeer: Sendable {
         var byte: UInt8 = 0
         while !head.suffix(4).elementsEqual([13, 10, 13, 10]) && read(fd, &byte, 1) == 1 { head.append(byte) }
         self.fd = fd
-        self.upgraded = String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101")
+        self.responseHead = String(decoding: head, as: UTF8.self)
+        self.upgraded = responseHead.hasPrefix("HTTP/1.1 101")
     }
 
-    /// Reads one frame (waiting up to `timeout`): its opcode (1 text, 8 close, 9 ping) and payload.
-    public func readFrame(timeout: Duration = .seconds(5)) -> (opcode: UInt8, payload: [UInt8])? {
+    /// Reads one frame (waiting up to `timeout`): its opcode (1 text, 8 close, 9 ping), payload, and
+    /// whether it says the message is compressed (RSV1).
+    public func readFrame(timeout: Duration = .seconds(5)) -> (opcode: UInt8, payload: [UInt8], compressed: Bool)? {
         let deadline = ContinuousClock.now + timeout
         func readExactly(_ count: Int) -> [UInt8]? {
             var bytes: [UInt8] = []
@@ -151,7 +166,7 @@ public final class SilentWebSocketPeer: Sendable {
             length = extended.reduce(0) { $0 << 8 | Int($1) }
         }
         guard let payload = readExactly(length) else { return nil }
-        return (head[0] & 0x0F, payload)
+        return (head[0] & 0x0F, payload, head[0] & 0x40 != 0)
     }
 
     /// The close code of the next close frame, skipping other frames.

@@ -1,8 +1,10 @@
 import AnalyticsCore
 import Foundation
+import NIOCore
 import RedisClient
 import Testing
 import TestSupport
+import WSHubKit
 
 #if canImport(Glibc)
 import Glibc
@@ -83,7 +85,11 @@ struct HubIntegrationTests {
         defer { Task { await h.shutdown() } }
         let a = try await h.startHub()
         let b = try await h.startHub()
-        let clients = [WebSocketTestClient(url: h.url(a)), WebSocketTestClient(url: h.url(a)), WebSocketTestClient(url: h.url(b))]
+        // One dashboard of each replica negotiates permessage-deflate: it gets the same messages.
+        let clients = [
+            WebSocketTestClient(url: h.url(a)), WebSocketTestClient(url: h.url(a), deflate: true),
+            WebSocketTestClient(url: h.url(b)), WebSocketTestClient(url: h.url(b), deflate: true),
+        ]
         #expect(await eventually { clients.allSatisfy { !$0.messages(ofType: "initial_stats").isEmpty } })
         // 60 batches of 5 events within about a second: all 300 events arrive, in far fewer messages.
         let start = EpochClock.milliseconds()
@@ -117,6 +123,38 @@ struct HubIntegrationTests {
         for client in clients {
             #expect(!client.messages.contains { $0.text.contains("secret-visitor") || $0.text.contains("visitor_id") || $0.text.contains("event_data") })
         }
+    }
+
+    @Test func aDeflatingDashboardGetsCompressedMessagesAndIsUnderstoodWhenItCompresses() async throws {
+        let h = try await Harness()
+        defer { Task { await h.shutdown() } }
+        let port = try await h.startHub()
+        // On the wire: the offer is accepted without context takeover, and a large message comes
+        // compressed (RSV1) and inflates to the JSON every other client gets.
+        let peer = try SilentWebSocketPeer(port: port, extensions: "permessage-deflate; client_max_window_bits", receiveBuffer: 1 << 20)
+        #expect(peer.upgraded)
+        #expect(peer.responseHead.lowercased().contains(
+            "sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover"))
+        let plain = WebSocketTestClient(url: h.url(port))
+        #expect(await eventually { !plain.messages(ofType: "initial_stats").isEmpty })
+        let start = EpochClock.milliseconds()
+        try await h.publish(events: (0..<50).map { ("click", start + Int64($0)) }, extra: #","page":"/a/long/page/path""#)
+        var compressed: [UInt8]?
+        while compressed == nil, let frame = peer.readFrame() {
+            if frame.opcode == 1, frame.compressed { compressed = frame.payload }
+        }
+        let payload = try #require(compressed)
+        let text = try String(buffer: #require(MessageInflater().inflate(ByteBuffer(bytes: payload), maximumSize: 1 << 20)))
+        #expect(await eventually { plain.messages(ofType: "events").contains { $0.text.contains("/a/long/page/path") } })
+        let delivered = plain.messages(ofType: "events").first { $0.text.contains("/a/long/page/path") }?.text
+        #expect(text == delivered)
+        #expect(payload.count * 3 < (delivered?.utf8.count ?? 0), "compressed \(payload.count) bytes")
+
+        // A browser compresses what it sends too: its refresh_stats is inflated and answered.
+        let deflating = WebSocketTestClient(url: h.url(port), deflate: true)
+        #expect(await eventually { deflating.messages(ofType: "initial_stats").count == 1 })
+        deflating.send(#"{"type":"refresh_stats"}"#)
+        #expect(await eventually { deflating.messages(ofType: "initial_stats").count == 2 })
     }
 
     @Test func aStalledClientIsDroppedWhileTheOthersKeepTheirPace() async throws {

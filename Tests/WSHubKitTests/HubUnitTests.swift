@@ -1,4 +1,5 @@
 import AnalyticsCore
+import HTTPTypes
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
@@ -62,7 +63,7 @@ struct HubUnitTests {
         let channel = try connectedChannel([StalledSocket()])
         let closes = Closes()
         let client = HubClient(id: 1, capacity: 3, channel: channel, closeConnection: closes.record)
-        let frames = HubClient.frames(of: ByteBuffer(string: "m"))
+        let frames = OutgoingMessage(ByteBuffer(string: "m"))
         for _ in 0..<3 {
             #expect(client.writeOnEventLoop(frames) == .written)
             channel.flush()
@@ -81,7 +82,7 @@ struct HubUnitTests {
         let channel = try connectedChannel()
         let client = HubClient(id: 2, capacity: 2, channel: channel) { _ in Issue.record("closed") }
         for i in 0..<10 {
-            #expect(client.writeOnEventLoop(HubClient.frames(of: ByteBuffer(string: "m\(i)"))) == .written)
+            #expect(client.writeOnEventLoop(OutgoingMessage(ByteBuffer(string: "m\(i)"))) == .written)
             channel.flush()
         }
         #expect(try settled(client.pending(), on: channel) == 0)
@@ -89,18 +90,18 @@ struct HubUnitTests {
             let frame = try #require(try channel.readOutbound(as: WebSocketFrame.self))
             #expect(frame.opcode == .text && frame.fin && String(buffer: frame.data) == "m\(i)")
         }
-        client.send(ByteBuffer(string: "from another thread"))
+        client.send(OutgoingMessage(ByteBuffer(string: "from another thread")))
         (channel.eventLoop as! EmbeddedEventLoop).run()
         #expect(try channel.readOutbound(as: WebSocketFrame.self).map { String(buffer: $0.data) } == "from another thread")
     }
 
     @Test func aLargeMessageGoesOutAsContinuationFramesSharingItsBytes() {
-        let message = ByteBuffer(repeating: UInt8(ascii: "x"), count: HubClient.maximumFrameSize * 2 + 5)
-        let frames = HubClient.frames(of: message)
+        let message = ByteBuffer(repeating: UInt8(ascii: "x"), count: OutgoingMessage.maximumFrameSize * 2 + 5)
+        let frames = OutgoingMessage.frames(of: message)
         #expect(frames.map(\.opcode) == [.text, .continuation, .continuation])
         #expect(frames.map(\.fin) == [false, false, true])
-        #expect(frames.map(\.data.readableBytes) == [HubClient.maximumFrameSize, HubClient.maximumFrameSize, 5])
-        #expect(HubClient.frames(of: ByteBuffer(string: "small")).count == 1)
+        #expect(frames.map(\.data.readableBytes) == [OutgoingMessage.maximumFrameSize, OutgoingMessage.maximumFrameSize, 5])
+        #expect(OutgoingMessage.frames(of: ByteBuffer(string: "small")).count == 1)
     }
 
     @Test func closingTellsThePeerOnceAndAGonePeerNotAtAll() throws {
@@ -111,12 +112,65 @@ struct HubUnitTests {
         client.close(.goingAway)
         (channel.eventLoop as! EmbeddedEventLoop).run()
         #expect(closes.all == [.goingAway])
-        #expect(client.writeOnEventLoop(HubClient.frames(of: ByteBuffer(string: "late"))) == .closed)
+        #expect(client.writeOnEventLoop(OutgoingMessage(ByteBuffer(string: "late"))) == .closed)
 
         let other = HubClient(id: 4, capacity: 10, channel: try connectedChannel(), closeConnection: closes.record)
         other.close(.gone)
         (other.eventLoop as! EmbeddedEventLoop).run()
         #expect(closes.all == [.goingAway])
         #expect(try settled(other.closeReason(), on: other.channel) == .gone)
+    }
+
+    @Test func aMessageIsCompressedOnceAndInflatesBackForDeflatingClientsOnly() throws {
+        let events = (0..<100).map { #"{"event_type":"click","timestamp":\#(1_764_000_000_000 + $0),"page":"/p/\#($0 % 7)"}"# }
+        let text = #"{"type":"events","data":["# + events.joined(separator: ",") + "]}"
+        let message = OutgoingMessage(ByteBuffer(string: text), deflater: MessageDeflater())
+        let deflated = try #require(message.deflated)
+        #expect(deflated.count == 1 && deflated[0].rsv1 && deflated[0].fin && deflated[0].opcode == .text)
+        #expect(deflated[0].data.readableBytes * 5 < text.utf8.count, "repetitive JSON shrinks at least 5×")
+        let inflated = try #require(MessageInflater().inflate(deflated[0].data, maximumSize: 1 << 20))
+        #expect(String(buffer: inflated) == text)
+        #expect(MessageInflater().inflate(deflated[0].data, maximumSize: 100) == nil, "over the size limit")
+        #expect(MessageInflater().inflate(ByteBuffer(string: "not deflate at all"), maximumSize: 1 << 20) == nil)
+        // Small messages and clients without the extension get text.
+        #expect(OutgoingMessage(ByteBuffer(string: "{}"), deflater: MessageDeflater()).deflated == nil)
+        #expect(message.frames(deflate: false).map(\.rsv1) == [false])
+
+        let plainChannel = try connectedChannel()
+        let deflatingChannel = try connectedChannel()
+        let plainClient = HubClient(id: 5, capacity: 4, channel: plainChannel) { _ in }
+        let deflatingClient = HubClient(id: 6, capacity: 4, channel: deflatingChannel, deflates: true) { _ in }
+        #expect(plainClient.writeOnEventLoop(message) == .written)
+        #expect(deflatingClient.writeOnEventLoop(message) == .written)
+        plainChannel.flush()
+        deflatingChannel.flush()
+        #expect(try plainChannel.readOutbound(as: WebSocketFrame.self).map { String(buffer: $0.data) } == text)
+        let sent = try #require(try deflatingChannel.readOutbound(as: WebSocketFrame.self))
+        #expect(sent.rsv1 && sent.data == deflated[0].data)
+    }
+
+    @Test func aLargeCompressedMessageMarksOnlyItsFirstFrame() throws {
+        var random = SystemRandomNumberGenerator()
+        let noise = ByteBuffer(bytes: (0..<(OutgoingMessage.maximumFrameSize + 10)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let frames = OutgoingMessage.frames(of: noise, compressed: true)
+        #expect(frames.map(\.rsv1) == [true, false])
+        #expect(frames.map(\.opcode) == [.text, .continuation])
+        #expect(MessageDeflater().deflate(noise) == nil, "incompressible input stays as it is")
+    }
+
+    @Test func theHubAcceptsOffersItCanServeWithOneCompressedMessage() {
+        func negotiated(_ offer: String?) -> Bool {
+            var headers = HTTPFields()
+            if let offer { headers[.secWebSocketExtensions] = offer }
+            return SharedDeflateNegotiation.negotiated(requestHeaders: headers)
+        }
+        #expect(negotiated("permessage-deflate; client_max_window_bits"), "what browsers offer")
+        #expect(negotiated("permessage-deflate"))
+        #expect(negotiated("permessage-deflate; server_no_context_takeover; client_no_context_takeover"))
+        #expect(negotiated("permessage-deflate; server_max_window_bits=15; client_max_window_bits=10"))
+        #expect(!negotiated("permessage-deflate; server_max_window_bits=10"), "one compressed message cannot suit a smaller window")
+        #expect(!negotiated("permessage-deflate; unknown_parameter"))
+        #expect(!negotiated("x-webkit-deflate-frame"))
+        #expect(!negotiated(nil))
     }
 }

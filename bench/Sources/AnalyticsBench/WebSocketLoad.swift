@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import WSHubKit
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,9 @@ import Glibc
 /// measure the delivery latency of each event (receive time − the event's `timestamp`, the gateway's
 /// acceptance time in Unix ms) and to check that no message carries a visitor id or `event_data`.
 /// `--stall` extra clients connect, then stop reading (TCP backpressure builds up at the hub); the
-/// report says whether and when the hub dropped them.
+/// report says whether and when the hub dropped them. Connections offer permessage-deflate as
+/// browsers do (`--no-deflate` not to); sampled ones inflate compressed messages, the others count
+/// them without inflating (type `compressed`).
 struct WebSocketLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ws-load",
@@ -36,6 +39,8 @@ struct WebSocketLoad: AsyncParsableCommand {
     var trace: String?
     @Flag(inversion: .prefixedNo, help: "Sampled connections send one refresh_stats after their initial_stats")
     var refresh = true
+    @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate in the handshake, as browsers do")
+    var deflate = true
 
     func validate() throws {
         guard clients >= 0, stall >= 0, clients + stall > 0 else { throw ValidationError("need at least one connection") }
@@ -44,7 +49,7 @@ struct WebSocketLoad: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try WSTarget(url: url, origin: origin)
+        let target = try WSTarget(url: url, origin: origin, deflate: deflate)
         let group: any EventLoopGroup = threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         let sampledCount = min(sampled, clients)
         let stride = sampledCount > 0 ? max(1, clients / sampledCount) : Int.max
@@ -177,7 +182,7 @@ struct WSTarget: Sendable {
     let request: ByteBuffer
     let description: String
 
-    init(url: String, origin: String?) throws {
+    init(url: String, origin: String?, deflate: Bool) throws {
         guard url.hasPrefix("ws://") else { throw ValidationError("--url must start with ws:// (wss is not supported)") }
         let rest = url.dropFirst(5)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -197,6 +202,7 @@ struct WSTarget: Sendable {
         var text = "GET \(path) HTTP/1.1\r\nHost: \(authority)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         text += "Sec-WebSocket-Key: \(Data(key).base64EncodedString())\r\nSec-WebSocket-Version: 13\r\n"
         if let origin { text += "Origin: \(origin)\r\n" }
+        if deflate { text += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" }
         text += "User-Agent: analytics-bench ws-load\r\n\r\n"
         self.request = ByteBuffer(string: text)
         self.description = url
@@ -218,6 +224,8 @@ struct WSTarget: Sendable {
 /// Message types, by index in the per-connection counters.
 enum HubMessageType: Int, CaseIterable, Sendable {
     case initialStats, heartbeat, event, events, other
+    /// Compressed (permessage-deflate), on a connection that does not inflate.
+    case compressed
 
     var name: String {
         switch self {
@@ -226,6 +234,7 @@ enum HubMessageType: Int, CaseIterable, Sendable {
         case .event: "event"
         case .events: "events"
         case .other: "other"
+        case .compressed: "compressed"
         }
     }
 
@@ -278,6 +287,11 @@ struct WSConnSnapshot: Sendable {
     var connectedAt: UInt64 = 0
     var messages = 0
     var payloadBytes = 0
+    /// permessage-deflate accepted by the hub.
+    var deflate = false
+    /// Sampled connections: bytes of the compressed messages on the wire, and once inflated.
+    var compressedBytes = 0
+    var inflatedBytes = 0
     var byType = [Int](repeating: 0, count: HubMessageType.allCases.count)
     var firstType: HubMessageType?
     var pings = 0
@@ -430,6 +444,9 @@ final class WSLoadHandler: ChannelInboundHandler {
     private var inPayload = false
     private var frameOpcode: UInt8 = 0
     private var frameFin = false
+    private var messageCompressed = false
+    /// Sampled connections that negotiated permessage-deflate: one zlib stream, kept.
+    private lazy var inflater = MessageInflater()
     private var messageOpcode: UInt8 = 0
     private var control: [UInt8] = []
     private var message: [UInt8] = []
@@ -535,6 +552,7 @@ final class WSLoadHandler: ChannelInboundHandler {
         upgradedDone = true
         handshakeTimeout?.cancel()
         conn.state.established = true
+        conn.state.deflate = lower.contains("\r\nsec-websocket-extensions: permessage-deflate")
         conn.state.connectedAt = readMono
         if conn.role == .stalled {
             conn.state.stalledAt = readMono
@@ -596,6 +614,10 @@ final class WSLoadHandler: ChannelInboundHandler {
         if frameOpcode != 0, frameOpcode < 0x8 {
             messageOpcode = frameOpcode
             messageLength = 0
+            messageCompressed = header[0] & 0x40 != 0
+            if messageCompressed, !conn.state.deflate { conn.state.protocolErrors += 1 }  // RSV1 not negotiated
+        } else if header[0] & 0x70 != 0 {
+            conn.state.protocolErrors += 1  // RSV bits belong on a message's first frame only
         }
         inPayload = true
         if remaining == 0 { endFrame(context: context) }
@@ -647,7 +669,7 @@ final class WSLoadHandler: ChannelInboundHandler {
         if conn.role == .sampled {
             isEventMessage = sampledMessage(context: context)
         } else {
-            let type = HubMessageType(prefix: prefix)
+            let type = messageCompressed ? .compressed : HubMessageType(prefix: prefix)
             conn.state.byType[type.rawValue] += 1
             if conn.state.firstType == nil { conn.state.firstType = type }
             isEventMessage = type == .event || type == .events
@@ -661,6 +683,16 @@ final class WSLoadHandler: ChannelInboundHandler {
     /// Full parse of a sampled connection's message; true if it carried events.
     private func sampledMessage(context: ChannelHandlerContext) -> Bool {
         conn.messageWindow.add(readMono)
+        if messageCompressed {
+            guard let inflated = inflater.inflate(ByteBuffer(bytes: message), maximumSize: 64 << 20) else {
+                conn.state.parseErrors += 1
+                conn.state.byType[HubMessageType.other.rawValue] += 1
+                return false
+            }
+            conn.state.compressedBytes += message.count
+            conn.state.inflatedBytes += inflated.readableBytes
+            message = Array(inflated.readableBytesView)
+        }
         guard messageOpcode == 0x1, let parsed = try? HubMessageParser.parse(message) else {
             conn.state.parseErrors += 1
             conn.state.byType[HubMessageType.other.rawValue] += 1
@@ -987,6 +1019,12 @@ struct WSLoadReport {
         Swift.print("messages by type, all clients, whole run: "
             + HubMessageType.allCases.map { "\($0.name) \(byType[$0.rawValue])" }.joined(separator: ", ")
             + "; first message\(groupCounts(firstTypes)); pings answered \(pings); protocol errors \(protocolErrors)")
+        let deflating = established.filter(\.deflate).count
+        let compressed = sampled.reduce(0) { $0 + $1.compressedBytes }
+        let inflated = sampled.reduce(0) { $0 + $1.inflatedBytes }
+        Swift.print("permessage-deflate: negotiated by \(deflating) of \(established.count) connections"
+            + (compressed > 0 ? String(format: "; sampled clients' compressed messages: %.1f MB on the wire, %.1f MB inflated (%.1f×)",
+                Double(compressed) / 1e6, Double(inflated) / 1e6, Double(inflated) / Double(compressed)) : ""))
 
         // Sampled connections: rates, events, latency, privacy.
         if !sampled.isEmpty {
