@@ -9,7 +9,14 @@ COUNT=${1:-1000000}
 STORED=${STORED:-0}
 build_release
 start_redis --appendonly yes --appendfsync everysec
-start_postgres
+# PROFILE=1: pg_stat_statements records where the archiver's time goes in PostgreSQL (printed after
+# the drain).
+if [ "${PROFILE:-0}" = 1 ]; then
+  start_postgres -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all
+  "${PSQL[@]}" -c "CREATE EXTENSION pg_stat_statements"
+else
+  start_postgres
+fi
 env ANALYTICS_DATABASE_URL="$DATABASE_URL" "$BIN/analytics-archiver" migrate >/dev/null 2>&1
 
 if [ "$STORED" -gt 0 ]; then
@@ -33,11 +40,17 @@ SQL
   echo "   stored in $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s"
 fi
 
+[ "${PROFILE:-0}" = 1 ] && "${PSQL[@]}" -c "SELECT pg_stat_statements_reset()" >/dev/null
 "$BIN/analytics-bench" fill-stream --redis-url "$REDIS_URL" --count "$COUNT"
 start_service archiver ANALYTICS_DATABASE_URL="$DATABASE_URL" ANALYTICS_ADMIN_PORT="$(free_port)" ANALYTICS_CONSUMER_NAME=bench \
   ANALYTICS_ARCHIVE_DIR="$WORK/archive"
 drain=$("$BIN/analytics-bench" wait-drained --redis-url "$REDIS_URL" --group archiver --count "$COUNT" --timeout 900)
 echo "archiver: $drain"
+if [ "${PROFILE:-0}" = 1 ]; then
+  echo "== PostgreSQL statements by total time during the drain (ms, calls, statement)"
+  "${PSQL[@]}" -F ' | ' -c "SELECT round(total_exec_time), calls, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+    FROM pg_stat_statements WHERE query NOT LIKE '%generate_series%' ORDER BY total_exec_time DESC LIMIT 12"
+fi
 today="analytics_events_$(date -u +%Y%m%d)"
 stored=$("${PSQL[@]}" -c "SELECT count(*) FROM $today")
 echo "stored today: $stored of $COUNT"

@@ -11,10 +11,12 @@ public struct EventStore: Sendable {
     let client: PostgresClient
     let logger: Logger
     let partitions: PartitionManager
+    let visitors: VisitorCache
 
-    public init(client: PostgresClient, partitions: PartitionManager, logger: Logger) {
+    public init(client: PostgresClient, partitions: PartitionManager, visitors: VisitorCache = VisitorCache(), logger: Logger) {
         self.client = client
         self.partitions = partitions
+        self.visitors = visitors
         self.logger = logger
     }
 
@@ -31,40 +33,75 @@ public struct EventStore: Sendable {
         guard !events.isEmpty else { return 0 }
         try await partitions.ensure(days: Set(events.map { TimeBucket(epochMilliseconds: $0.createdAt).date }))
         let payload = Self.copyText(events)
-        let visitors = Self.visitorsCopyText(events)
-        return try await client.withTransaction(logger: logger) { connection in
-            // Session-local, emptied at each commit: created once per pooled connection.
-            try await connection.query(
-                """
-                CREATE TEMP TABLE IF NOT EXISTS analytics_visitor_staging (id uuid, first_seen timestamptz, last_seen timestamptz)
-                ON COMMIT DELETE ROWS
-                """, logger: logger)
-            try await connection.copyFrom(table: "analytics_visitor_staging", columns: ["id", "first_seen", "last_seen"], logger: logger) {
-                try await $0.write(visitors)
-            }
-            // Only visitors that are new, seen earlier than known, or seen more than an hour after
-            // their recorded last visit are written: rewriting every visitor's row on every batch cost
-            // as much as the events. Rows in id order: concurrent archivers lock them in the same order.
-            try await connection.query(
-                """
+        let changed = visitors.needingWrite(VisitorCache.visitors(of: events.lazy.map { ($0.visitorID, $0.createdAt) }))
+        let (stored, rows) = try await client.withTransaction(logger: logger) { connection in
+            let rows = changed.isEmpty ? [] : try await upsertVisitors(changed, connection: connection)
+            return (try await insertEvents(events.count, payload, connection: connection), rows)
+        }
+        visitors.record(rows)
+        return stored
+    }
+
+    /// Writes the visitors whose row must change (see `VisitorCache`) and returns the rows of all of
+    /// them as PostgreSQL now holds them.
+    private func upsertVisitors(_ changed: [UUID: VisitorCache.Seen], connection: PostgresConnection) async throws -> [(UUID, VisitorCache.Seen)] {
+        // Session-local, emptied at each commit: created once per pooled connection.
+        try await connection.query(
+            """
+            CREATE TEMP TABLE IF NOT EXISTS analytics_visitor_staging (id uuid, first_seen timestamptz, last_seen timestamptz)
+            ON COMMIT DELETE ROWS
+            """, logger: logger)
+        let text = Self.visitorsCopyText(changed)
+        try await connection.copyFrom(table: "analytics_visitor_staging", columns: ["id", "first_seen", "last_seen"], logger: logger) {
+            try await $0.write(text)
+        }
+        // Another archiver (or this one before a restart) may have written them already: only rows
+        // that are new, seen earlier than known, or seen more than an hour after their recorded
+        // last visit are written. Each is looked up by its key (the LIMIT keeps the planner from
+        // hashing the whole visitors table, which grows with the site's history, on every batch).
+        // Rows in id order: concurrent archivers lock them in the same order.
+        let result = try await connection.query(
+            """
+            WITH staged AS (
+                SELECT s.id, s.first_seen, s.last_seen, v.first_seen AS known_first, v.last_seen AS known_last
+                FROM analytics_visitor_staging s
+                LEFT JOIN LATERAL (SELECT first_seen, last_seen FROM visitors WHERE visitors.id = s.id LIMIT 1) v ON true
+            ), written AS (
                 INSERT INTO visitors (id, first_seen, last_seen)
-                SELECT s.id, s.first_seen, s.last_seen FROM analytics_visitor_staging s LEFT JOIN visitors v ON v.id = s.id
-                WHERE v.id IS NULL OR s.first_seen < v.first_seen OR s.last_seen > v.last_seen + interval '1 hour'
-                ORDER BY s.id
+                SELECT id, first_seen, last_seen FROM staged
+                WHERE known_first IS NULL OR first_seen < known_first OR last_seen > known_last + interval '1 hour'
+                ORDER BY id
                 ON CONFLICT (id) DO UPDATE
                 SET first_seen = LEAST(visitors.first_seen, EXCLUDED.first_seen),
                     last_seen = GREATEST(visitors.last_seen, EXCLUDED.last_seen)
-                """, logger: logger)
-            try await connection.query("SAVEPOINT direct_copy", logger: logger)
-            do {
-                try await connection.copyFrom(table: "analytics_events", columns: Self.columns, logger: logger) { try await $0.write(payload) }
-                try await connection.query("RELEASE SAVEPOINT direct_copy", logger: logger)
-                return events.count
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-                try await connection.query("ROLLBACK TO SAVEPOINT direct_copy", logger: logger)
-            }
-            return try await insertSkippingDuplicates(payload, connection: connection)
+                RETURNING id, first_seen, last_seen
+            )
+            SELECT id, first_seen, last_seen FROM written
+            UNION ALL
+            SELECT id, known_first, known_last FROM staged
+            WHERE NOT (known_first IS NULL OR first_seen < known_first OR last_seen > known_last + interval '1 hour')
+            """, logger: logger)
+        var rows: [(UUID, VisitorCache.Seen)] = []
+        rows.reserveCapacity(changed.count)
+        for try await (id, first, last) in result.decode((UUID, Date, Date).self) {
+            rows.append((id, VisitorCache.Seen(first: Self.milliseconds(first), last: Self.milliseconds(last))))
         }
+        return rows
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    /// The events, as new ones (a COPY) or, when some are already stored, skipping those.
+    private func insertEvents(_ count: Int, _ payload: ByteBuffer, connection: PostgresConnection) async throws -> Int {
+        try await connection.query("SAVEPOINT direct_copy", logger: logger)
+        do {
+            try await connection.copyFrom(table: "analytics_events", columns: Self.columns, logger: logger) { try await $0.write(payload) }
+            try await connection.query("RELEASE SAVEPOINT direct_copy", logger: logger)
+            return count
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            try await connection.query("ROLLBACK TO SAVEPOINT direct_copy", logger: logger)
+        }
+        return try await insertSkippingDuplicates(payload, connection: connection)
     }
 
     private func insertSkippingDuplicates(_ payload: ByteBuffer, connection: PostgresConnection) async throws -> Int {
@@ -89,16 +126,8 @@ public struct EventStore: Sendable {
         return inserted
     }
 
-    /// Each visitor of the batch once, with the first and last time seen in it.
-    static func visitorsCopyText(_ events: [AnalyticsEvent]) -> ByteBuffer {
-        var seen: [UUID: (first: Int64, last: Int64)] = [:]
-        for event in events {
-            if let known = seen[event.visitorID] {
-                seen[event.visitorID] = (min(known.first, event.createdAt), max(known.last, event.createdAt))
-            } else {
-                seen[event.visitorID] = (event.createdAt, event.createdAt)
-            }
-        }
+    /// Visitors as COPY text, with the first and last time seen.
+    static func visitorsCopyText(_ seen: [UUID: VisitorCache.Seen]) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: seen.count * 96)
         for (id, times) in seen {
             buffer.writeString(id.lowercasedString)

@@ -70,6 +70,9 @@ final class ArchiverHarness: Sendable {
     }
 
     /// `count` events spread over `visitors` visitors at `ms` (+ i ms each).
+    /// A store of its own, as another process would have (nothing known of the visitors).
+    func freshStore() -> EventStore { EventStore(client: client, partitions: partitions, logger: logger) }
+
     func events(_ count: Int, at ms: Int64 = EpochClock.milliseconds(), visitors: Int = 10, type: (Int) -> (String, String) = { _ in ("click", "{}") }) -> [AnalyticsEvent] {
         let people = (0..<visitors).map { _ in UUID() }
         return (0..<count).map { i in

@@ -40,16 +40,50 @@ struct ArchiverIntegrationTests {
         let h = try await ArchiverHarness()
         defer { Task { await h.shutdown() } }
         let migrator = try h.migrator
-        #expect(try await migrator.appliedVersions() == [1, 2, 3])
-        #expect(try await migrator.migrateDown(to: 0) == [3, 2, 1])
+        #expect(try await migrator.appliedVersions() == [1, 2, 3, 4])
+        #expect(try await migrator.migrateDown(to: 0) == [4, 3, 2, 1])
         #expect(try h.postgres.psql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'analytics%' OR tablename = 'visitors'") == "0")
         // Two archivers starting at once: each migration is applied once, and neither fails.
         async let a = migrator.migrateUp()
         async let b = migrator.migrateUp()
         let (first, second) = try await (a, b)
-        #expect((first + second).sorted() == [1, 2, 3])
-        #expect(try h.count("SELECT count(*) FROM schema_migrations") == 3)
+        #expect((first + second).sorted() == [1, 2, 3, 4])
+        #expect(try h.count("SELECT count(*) FROM schema_migrations") == 4)
         #expect(try await h.store.store(h.events(3)) == 3)
+    }
+
+    @Test func visitorRowsFollowTheirVisitsThroughTheCache() async throws {
+        let h = try await ArchiverHarness()
+        defer { Task { await h.shutdown() } }
+        let now = EpochClock.milliseconds()
+        let hour: Int64 = 3_600_000
+        let first = h.events(10, at: now, visitors: 2)
+        let visitor = first[0].visitorID
+        func row() throws -> String {
+            try h.postgres.psql(
+                "SELECT (extract(epoch FROM first_seen) * 1000)::bigint, (extract(epoch FROM last_seen) * 1000)::bigint FROM visitors WHERE id = '\(visitor.lowercasedString)'")
+        }
+        func event(at ms: Int64) -> AnalyticsEvent {
+            let e = h.events(1, at: ms, visitors: 1)[0]
+            return AnalyticsEvent(
+                id: e.id, visitorID: visitor, eventType: e.eventType, eventData: e.eventData, pageURL: e.pageURL, referrer: e.referrer,
+                createdAt: ms)
+        }
+        try await h.store.store(first)
+        let last = first.filter { $0.visitorID == visitor }.map(\.createdAt).max()!
+        #expect(try row() == "\(now)|\(last)")
+        // Within the hour: the row is not rewritten. Later: it is. Earlier (imported history): too.
+        try await h.store.store([event(at: last + hour / 2)])
+        #expect(try row() == "\(now)|\(last)")
+        try await h.store.store([event(at: last + 2 * hour)])
+        #expect(try row() == "\(now)|\(last + 2 * hour)")
+        try await h.store.store([event(at: now - 24 * hour)])
+        #expect(try row() == "\(now - 24 * hour)|\(last + 2 * hour)")
+        // A store with a cold cache (another process) learns the rows without rewriting them.
+        let otherStore = h.freshStore()
+        try await otherStore.store([event(at: last + 2 * hour + 60_000)])
+        #expect(try row() == "\(now - 24 * hour)|\(last + 2 * hour)")
+        #expect(try h.count("SELECT count(*) FROM visitors") == 2)
     }
 
     @Test func partitionsExistAheadAndOnDemand() async throws {
