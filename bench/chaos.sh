@@ -42,7 +42,8 @@ workers() { # living children of the supervisor that are workers
 start=$(date +%s)
 kills=0; redis_done=0; pg_done=0
 interval=$(awk -v d="$DURATION" -v k="$KILLS" 'BEGIN { printf "%.2f", (d - 25) / k }')
-next_kill=$(awk -v s="$start" 'BEGIN { print s + 3 }')
+# printf, not print: awk would print epoch seconds as 1.76428e+09 and every check would pass at once.
+next_kill=$(awk -v s="$start" 'BEGIN { printf "%.2f", s + 3 }')
 while kill -0 "$LOAD" 2>/dev/null; do
   now=$(date +%s)
   elapsed=$((now - start))
@@ -67,7 +68,7 @@ while kill -0 "$LOAD" 2>/dev/null; do
     if [ -n "$victim" ]; then
       kill -KILL "${victim%%:*}" 2>/dev/null && kills=$((kills + 1)) && echo "   t=${elapsed}s: killed ${victim#*:}"
     fi
-    next_kill=$(awk -v k="$next_kill" -v i="$interval" 'BEGIN { print k + i }')
+    next_kill=$(awk -v k="$next_kill" -v i="$interval" 'BEGIN { printf "%.2f", k + i }')
   fi
   sleep 0.2
 done
@@ -89,6 +90,8 @@ for _ in $(seq 600); do
 done
 restarts=$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^analytics_supervisor_worker_restarts_total/ { s += $2 } END { print s }')
 echo "kills $kills, supervisor restarts $restarts"
+echo "worker exits by reason (supervisor /metrics):"
+curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^analytics_supervisor_worker_exits_total/ && $2 > 0 { print "  " $0 }'
 echo "accepted (201) $accepted; answer lost (connection broken by a kill) $failed; other status (503 during the Redis restart) $other"
 echo "stored in PostgreSQL $stored; counted in Redis $counted"
 [ "$stored" = "$counted" ] || { echo "MISMATCH: stored != counted" >&2; exit 1; }

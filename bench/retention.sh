@@ -39,4 +39,4 @@ grep -o 'seconds=[0-9.]*' "$WORK/retention.log" | cut -d= -f2 | sort -n | awk '
   { v[NR] = $1 } END { if (NR) printf "per day: min %.2f s, median %.2f s, max %.2f s over %d days\n", v[1], v[int((NR + 1) / 2)], v[NR], NR }'
 echo "per day, in the order dropped (oldest first):"
 grep -o 'day=[0-9-]* .*seconds=[0-9.]*' "$WORK/retention.log" | sed -E 's/day=([0-9-]+).*seconds=([0-9.]+)/  \1 \2 s/' | paste -sd' ' | fold -w 120
-ls -la "$WORK/archive" | awk 'NR > 1 { n++; s += $5 } END { printf "archive files: %d, %.1f MB\n", n, s / 1048576 }'
+find "$WORK/archive" -type f -printf '%s\n' | awk '{ n++; s += $1 } END { printf "archive files: %d, %.1f MB\n", n, s / 1048576 }'

@@ -15,8 +15,9 @@ public final class LiveHub: Service, Sendable {
     public struct Settings: Sendable {
         public var maximumConnections: Int
         public var clientQueueCapacity = 64
-        /// 110 ms: at most 9 event messages a second, leaving room for a heartbeat in the tenth.
-        public var flushInterval: Duration = .milliseconds(110)
+        /// 125 ms: at most 8 event messages a second, leaving room for a heartbeat and for network
+        /// jitter (two messages sent 110 ms apart can arrive closer) under 10 a second.
+        public var flushInterval: Duration = .milliseconds(125)
         public var heartbeatInterval: Duration = .seconds(5)
         /// `initial_stats` may reuse figures this fresh instead of asking Redis.
         public var statsFreshness: Duration = .milliseconds(500)
