@@ -18,6 +18,8 @@ public struct ArchiverApplication: Sendable {
     public let partitions: PartitionManager
     public let metrics: ArchiverMetrics
     public let migrations: [Migration]
+    /// Shared by the store and the retention pass (which deletes visitor rows).
+    public let visitorCache = VisitorCache()
 
     public init(configuration: AnalyticsConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -57,7 +59,7 @@ public struct ArchiverApplication: Sendable {
                 rawRetentionDays: configuration.rawRetentionDays, archiveRetentionDays: configuration.archiveRetentionDays,
                 archiveDirectory: URL(fileURLWithPath: configuration.archiveDirectory)),
             client: postgres, redis: redisWriter, keyspace: configuration.keyspace, partitions: partitions, metrics: metrics,
-            logger: logger)
+            visitors: visitorCache, logger: logger)
     }
 
     public var retentionScheduler: RetentionScheduler {
@@ -65,7 +67,7 @@ public struct ArchiverApplication: Sendable {
     }
 
     public var store: EventStore {
-        EventStore(client: postgres, partitions: partitions, logger: logger)
+        EventStore(client: postgres, partitions: partitions, visitors: visitorCache, logger: logger)
     }
 
     /// The long-running archiver: migrations at start, then the consumer.

@@ -43,12 +43,15 @@ public struct RetentionPass: Sendable {
     let keyspace: RedisKeyspace
     let partitions: PartitionManager
     let metrics: ArchiverMetrics?
+    /// The store's knowledge of visitor rows: forgotten with the rows it describes.
+    let visitors: VisitorCache?
     let logger: Logger
 
     public init(
         settings: Settings, client: PostgresClient, redis: RedisClient, keyspace: RedisKeyspace, partitions: PartitionManager,
-        metrics: ArchiverMetrics?, logger: Logger
+        metrics: ArchiverMetrics?, visitors: VisitorCache? = nil, logger: Logger
     ) {
+        self.visitors = visitors
         self.settings = settings
         self.client = client
         self.redis = redis
@@ -245,6 +248,8 @@ public struct RetentionPass: Sendable {
             """, logger: logger)
         var n = 0
         for try await count in rows.decode(Int.self) { n = count }
+        // A cached row that no longer exists would let a late event skip writing its visitor.
+        if n > 0 { visitors?.removeAll() }
         return n
     }
 }

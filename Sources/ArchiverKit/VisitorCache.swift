@@ -50,6 +50,11 @@ public final class VisitorCache: Sendable {
         }
     }
 
+    /// Forgets everything (visitor rows were deleted).
+    public func removeAll() {
+        known.withLock { $0.removeAll() }
+    }
+
     /// The batch's visitors, each with the first and last time it was seen in it.
     public static func visitors(of events: some Sequence<(visitorID: UUID, createdAt: Int64)>) -> [UUID: Seen] {
         var seen: [UUID: Seen] = [:]

@@ -27,7 +27,13 @@ struct ClientSession: Sendable {
                     channel.close(promise: nil)
                 }
             case .goingAway:
-                Task { try? await outbound.close(.goingAway, reason: "hub stopping") }
+                // A peer that never answers the close must not hold the shutdown up.
+                Task {
+                    let closing = Task { try? await outbound.close(.goingAway, reason: "hub stopping") }
+                    try? await Task.sleep(for: .seconds(2))
+                    closing.cancel()
+                    channel.close(promise: nil)
+                }
             case .gone:
                 break
             }

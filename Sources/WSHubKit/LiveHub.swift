@@ -36,6 +36,8 @@ public final class LiveHub: Service, Sendable {
     private struct State {
         var loops: [ObjectIdentifier: LoopClients] = [:]
         var clientCount = 0
+        /// Clients that negotiated permessage-deflate: messages are compressed only if there are any.
+        var deflatingCount = 0
         var nextID = 0
         var pending: [ArraySlice<UInt8>] = []
         var stats: (bytes: [UInt8], at: ContinuousClock.Instant)?
@@ -81,6 +83,7 @@ public final class LiveHub: Service, Sendable {
                 closeConnection: closeConnection)
             state.loops[ObjectIdentifier(channel.eventLoop), default: LoopClients(loop: channel.eventLoop)].clients[client.id] = client
             state.clientCount += 1
+            if deflates { state.deflatingCount += 1 }
             return .admitted(client)
         }
         if case .admitted = admission { metrics.setClients(clientCount) }
@@ -89,7 +92,10 @@ public final class LiveHub: Service, Sendable {
 
     public func remove(_ client: HubClient) {
         state.withLock { state in
-            if state.loops[ObjectIdentifier(client.eventLoop)]?.clients.removeValue(forKey: client.id) != nil { state.clientCount -= 1 }
+            if state.loops[ObjectIdentifier(client.eventLoop)]?.clients.removeValue(forKey: client.id) != nil {
+                state.clientCount -= 1
+                if client.deflates { state.deflatingCount -= 1 }
+            }
         }
         metrics.setClients(clientCount)
     }
@@ -98,7 +104,7 @@ public final class LiveHub: Service, Sendable {
     public func sendInitialStats(to client: HubClient) async {
         guard let stats = await currentStats() else { return }
         let metrics = metrics
-        client.send(outgoing(HubMessages.initialStats(stats))) { result in
+        client.send(outgoing(HubMessages.initialStats(stats), deflate: client.deflates)) { result in
             switch result {
             case .written: metrics.recordSent(.initialStats, count: 1)
             case .overflowed: metrics.recordDropped(.slow)
@@ -148,13 +154,15 @@ public final class LiveHub: Service, Sendable {
         } onGracefulShutdown: {
             self.state.withLock { $0.stopping = true }
         }
+        // Also when cancelled rather than asked to stop gracefully: admit no one from now on.
+        state.withLock { $0.stopping = true }
         let clients = state.withLock { $0.loops.values.flatMap(\.clients.values) }
         for client in clients { client.close(.goingAway) }
         // Each session ends (and leaves the hub) once its close handshake is done; the HTTP server
         // stops after the hub, so wait for them, boundedly, or it would close them first (1000).
         let deadline = ContinuousClock.now + .seconds(2)
         while clientCount > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }
         }
         logger.info("hub stopped", metadata: ["clients_closed": "\(clients.count)", "clients_left": "\(clientCount)"])
     }
@@ -218,8 +226,8 @@ public final class LiveHub: Service, Sendable {
     @discardableResult
     func broadcast(_ message: ByteBuffer, type: HubMetrics.MessageType, events: Int) -> [EventLoopFuture<Void>] {
         let start = ContinuousClock.now
-        let message = outgoing(message)
-        let groups = state.withLock { Array($0.loops.values) }
+        let (groups, deflate) = state.withLock { (Array($0.loops.values), $0.deflatingCount > 0) }
+        let message = outgoing(message, deflate: deflate)
         let metrics = metrics
         return groups.filter { !$0.clients.isEmpty }.map { group in
             group.loop.submit {
@@ -239,8 +247,9 @@ public final class LiveHub: Service, Sendable {
         }
     }
 
-    /// A message ready for every client, compressed once.
-    func outgoing(_ message: ByteBuffer) -> OutgoingMessage {
-        deflater.withLock { OutgoingMessage(message, deflater: $0) }
+    /// A message ready for every client, compressed once if any client takes it compressed.
+    func outgoing(_ message: ByteBuffer, deflate: Bool) -> OutgoingMessage {
+        guard deflate else { return OutgoingMessage(message) }
+        return deflater.withLock { OutgoingMessage(message, deflater: $0) }
     }
 }

@@ -39,7 +39,8 @@ public final class MessageDeflater {
                 _ = CZlib.deflate(stream, Z_SYNC_FLUSH)
                 return target.count - Int(stream.pointee.avail_out)
             }
-            return stream.pointee.avail_in == 0
+            // All input taken and room left: the sync flush is complete (nothing still inside zlib).
+            return stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0
         }
         guard consumedAll, output.readableBytes > 4 else { return nil }
         output.moveWriterIndex(to: output.writerIndex - 4)

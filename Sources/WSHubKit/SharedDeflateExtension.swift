@@ -58,7 +58,7 @@ final class InboundInflation: WebSocketExtension {
     private let gathering = Mutex<ByteBuffer?>(nil)
 
     struct InflationError: Error, CustomStringConvertible {
-        var description: String { "a compressed message did not inflate (corrupt, or over 16 KiB)" }
+        var description: String { "a compressed message was malformed (corrupt, RSV1 on a continuation frame, or over 16 KiB inflated)" }
     }
 
     private enum Step {
@@ -70,6 +70,9 @@ final class InboundInflation: WebSocketExtension {
     func processReceivedFrame(_ frame: WebSocketFrame, context: WebSocketExtensionContext) async throws -> WebSocketFrame {
         guard frame.opcode == .text || frame.opcode == .binary || frame.opcode == .continuation else { return frame }
         let step = try gathering.withLock { gathering -> Step in
+            if frame.opcode == .continuation, frame.rsv1 {
+                throw InflationError()  // RSV1 belongs on a message's first frame only (RFC 7692 §6.1)
+            }
             if frame.opcode != .continuation {
                 guard frame.rsv1 else { return .plain }
                 gathering = ByteBuffer()

@@ -33,5 +33,8 @@ struct VisitorCacheTests {
         cache.record([(late, .init(first: 0, last: 0))])
         #expect(cache.count == 1)
         #expect(cache.needingWrite([late: .init(first: 0, last: 0)]).isEmpty)
+        // Rows deleted (retention): nothing is skipped any more.
+        cache.removeAll()
+        #expect(cache.needingWrite([late: .init(first: 0, last: 0)]).count == 1)
     }
 }
