@@ -15,7 +15,8 @@ struct ClientSession: Sendable {
 
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let channel = channel
-        let admission = hub.admit(channel: channel, deflates: deflates) { reason in
+        let stats = await hub.statsForNewClient()
+        let admission = hub.admit(channel: channel, deflates: deflates, initialStats: stats) { reason in
             switch reason {
             case .tooSlow:
                 // The close frame (1013, try again later) waits behind the backlog the client does
@@ -34,6 +35,14 @@ struct ClientSession: Sendable {
                     closing.cancel()
                     channel.close(promise: nil)
                 }
+            case .silent:
+                // Nothing says the peer will read a close frame: a second for it, then the connection.
+                Task {
+                    let closing = Task { try? await outbound.close(.goingAway, reason: "ping timeout") }
+                    try? await Task.sleep(for: .seconds(1))
+                    closing.cancel()
+                    channel.close(promise: nil)
+                }
             case .gone:
                 break
             }
@@ -46,7 +55,13 @@ struct ClientSession: Sendable {
         }
         metrics.recordConnection()
         defer { hub.remove(client) }
-        await hub.sendInitialStats(to: client)
+        // Without it pongs go unseen and the peer would be closed as silent: better closed now.
+        guard (try? await PongObserver.install(for: client).get()) != nil else {
+            client.close(.gone)
+            return
+        }
+        // Redis was unreachable at admission: try again (the heartbeat follows anyway).
+        if stats == nil { await hub.sendInitialStats(to: client) }
         // Frames rather than `inbound.messages(maxSize:)`: every connection's task waits here, and
         // the message reader's suspended frame cost ~2 KB more per connection (heaptrack, 5,000
         // connections) for messages that are one small frame in practice.

@@ -14,12 +14,16 @@ public final class HubClient: Sendable {
         case goingAway
         /// The peer went away.
         case gone
+        /// It left a protocol ping unanswered for a whole ping period (1001, as HummingbirdWebSocket).
+        case silent
     }
 
     /// Touched on `channel.eventLoop` only.
     private struct State {
         var pending = 0
         var closed: CloseReason?
+        /// A ping went out and no pong came back yet.
+        var awaitingPong = false
     }
 
     public let id: Int
@@ -78,6 +82,34 @@ public final class HubClient: Sendable {
         written.futureResult.whenComplete { _ in self.state.value.pending -= 1 }
         channel.write(frames[frames.count - 1], promise: written)
         return .written
+    }
+
+    public enum PingResult: Sendable, Equatable {
+        case sent
+        /// The previous ping is still unanswered: the client is now closed as silent.
+        case silent
+        case closed
+    }
+
+    /// Pings the peer (without flushing) unless the last ping is still unanswered, in which case the
+    /// peer is closed as silent; on the event loop only. The hub pings every client in its own pass
+    /// rather than through a task per connection (each cost ~2 KB of suspended frames).
+    public func pingOnEventLoop(_ ping: WebSocketFrame) -> PingResult {
+        eventLoop.preconditionInEventLoop()
+        guard state.value.closed == nil, channel.isActive else { return .closed }
+        guard !state.value.awaitingPong else {
+            state.value.closed = .silent
+            closeConnection(.silent)
+            return .silent
+        }
+        state.value.awaitingPong = true
+        channel.write(ping, promise: nil)
+        return .sent
+    }
+
+    /// A pong arrived (see `PongObserver`); on the event loop only.
+    public func pongReceivedOnEventLoop() {
+        state.value.awaitingPong = false
     }
 
     /// Messages written and not yet taken by the socket.

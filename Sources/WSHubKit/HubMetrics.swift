@@ -14,6 +14,8 @@ public final class HubMetrics: Sendable {
         case full
         /// Refused at the upgrade: origin not allowed.
         case origin
+        /// Left a protocol ping unanswered for a ping period: closed with 1001.
+        case silent
     }
 
     private let clients: Gauge

@@ -31,6 +31,7 @@ public struct WSHubApplication {
         }
         var settings = LiveHub.Settings(maximumConnections: configuration.wsMaxConnections)
         settings.clientQueueCapacity = configuration.wsClientQueue
+        settings.pingInterval = configuration.wsPingSeconds > 0 ? .seconds(configuration.wsPingSeconds) : nil
         let hub = LiveHub(
             settings: settings,
             statsReader: StatsReader(redis: redis, keyspace: configuration.keyspace, activeWindowSeconds: configuration.activeWindowSeconds),
@@ -60,11 +61,10 @@ public struct WSHubApplication {
             return response
         }
 
-        let ping = Duration.seconds(configuration.wsPingSeconds)
         let app = Application(
             router: router,
             server: .http1WebSocketUpgrade(
-                configuration: .init(ws: .init(extensions: [.sharedDeflate], autoPing: .enabled(timePeriod: ping), closeTimeout: .seconds(2)))
+                configuration: .init(ws: .init(extensions: [.sharedDeflate], autoPing: .disabled, closeTimeout: .seconds(2)))
             ) { request, channel, _ in
                 guard request.path == Self.path else { return .dontUpgrade }
                 // A refused client is upgraded and closed at once with a code saying why (1008 origin

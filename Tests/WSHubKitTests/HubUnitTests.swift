@@ -173,4 +173,25 @@ struct HubUnitTests {
         #expect(!negotiated("x-webkit-deflate-frame"))
         #expect(!negotiated(nil))
     }
+
+    @Test func aPeerThatLeavesAPingUnansweredForAPeriodIsClosedAsSilent() throws {
+        let channel = try connectedChannel()
+        let closes = Closes()
+        let client = HubClient(id: 7, capacity: 4, channel: channel, closeConnection: closes.record)
+        try channel.pipeline.syncOperations.addHandler(PongObserver(client: client))
+        let ping = WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "p"))
+        #expect(client.pingOnEventLoop(ping) == .sent)
+        channel.flush()
+        #expect(try channel.readOutbound(as: WebSocketFrame.self)?.opcode == .ping)
+        // Answered: the next ping goes out too.
+        try channel.writeInbound(WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer(string: "p")))
+        #expect(try channel.readInbound(as: WebSocketFrame.self)?.opcode == .pong, "frames go on to the WebSocket handler")
+        #expect(client.pingOnEventLoop(ping) == .sent)
+        #expect(closes.all.isEmpty)
+        // Unanswered for a period: closed once, nothing more sent.
+        #expect(client.pingOnEventLoop(ping) == .silent)
+        #expect(closes.all == [.silent])
+        #expect(client.pingOnEventLoop(ping) == .closed)
+        #expect(client.writeOnEventLoop(OutgoingMessage(ByteBuffer(string: "late"))) == .closed)
+    }
 }
