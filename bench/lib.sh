@@ -13,8 +13,24 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Below the kernel's ephemeral range: a server restarted on its port (Redis, PostgreSQL in the chaos
+# run) must not find it taken as the local port of some client connection.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(2000):
+    port = random.randrange(10000, low) if low > 12000 else 0
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        print(s.getsockname()[1])
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
 }
 
 build_release() {
