@@ -54,6 +54,18 @@ public enum FreePort {
 }
 
 extension FreePort {
+    /// Starts a server, on another port if its own was taken between choosing and binding it
+    /// (a port is only known free until something binds it).
+    public static func startingOnAFreePort(_ port: borrowing Mutex<Int>, start: () async throws -> Void) async throws {
+        for attempt in 1... {
+            do {
+                return try await start()
+            } catch where attempt < 5 && "\(error)".contains("Address already in use") {
+                port.withLock { $0 = next() }
+            }
+        }
+    }
+
     /// The first of `count` consecutive ports that were all free a moment ago (a supervisor gives
     /// its workers the admin ports above its own).
     public static func block(_ count: Int) -> Int {

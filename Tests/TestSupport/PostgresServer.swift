@@ -25,14 +25,16 @@ import Glibc
 /// A watchdog process stops the server and removes the directory if the test process dies
 /// without releasing it (a crash, a kill, a timeout).
 public final class PostgresServer: Sendable {
-    public let port: Int
+    /// Chosen anew if another process took it first (see `FreePort.startingOnAFreePort`).
+    private let chosenPort: Mutex<Int>
+    public var port: Int { chosenPort.withLock { $0 } }
     public let directory: TemporaryDirectory
     public let settings: [String: String]
     private let current: Mutex<ChildProcess?>
     private let watchdog: (pid: pid_t, socket: Int32)
 
     public init(port: Int = FreePort.next(), settings: [String: String] = [:]) async throws {
-        self.port = port
+        self.chosenPort = Mutex(port)
         self.settings = settings
         let directory = TemporaryDirectory("postgres")
         self.directory = directory
@@ -41,7 +43,7 @@ public final class PostgresServer: Sendable {
         self.watchdog = try Self.startWatchdog(dataDirectory: directory.path + "/data", directory: directory.path)
         try Self.prepareOwnership(of: directory.url)
         try await initializeCluster()
-        try await start()
+        try await FreePort.startingOnAFreePort(chosenPort) { try await self.start() }
         try psql("CREATE DATABASE analytics", database: "postgres")
     }
 
@@ -54,6 +56,7 @@ public final class PostgresServer: Sendable {
     /// Starts (or restarts, after `stop()` or `kill()`) the server on the same port and data
     /// directory, and waits until it accepts connections (after crash recovery, if any).
     public func start() async throws {
+        let port = port
         if current.withLock({ $0?.isRunning ?? false }) {
             throw TestSupportError("PostgreSQL on port \(port) is already running")
         }

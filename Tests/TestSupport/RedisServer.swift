@@ -10,17 +10,19 @@ import Glibc
 /// A throwaway `redis-server` on a free port in a temporary directory, for one test or suite.
 /// Never the machine's own Redis: tests must not depend on port 6379.
 public final class RedisServer: Sendable {
-    public let port: Int
+    /// Chosen anew if another process took it first (see `FreePort.startingOnAFreePort`).
+    private let chosenPort: Mutex<Int>
+    public var port: Int { chosenPort.withLock { $0 } }
     public let directory: TemporaryDirectory
     private let persistent: Bool
     private let current: Mutex<ChildProcess?>
 
     public init(port: Int = FreePort.next(), appendOnly: Bool = false) async throws {
-        self.port = port
+        self.chosenPort = Mutex(port)
         self.directory = TemporaryDirectory("redis")
         self.persistent = appendOnly
         self.current = Mutex(nil)
-        try await start()
+        try await FreePort.startingOnAFreePort(chosenPort) { try await self.start() }
     }
 
     public var endpoint: RedisEndpoint { .tcp(port: port) }
@@ -28,6 +30,7 @@ public final class RedisServer: Sendable {
 
     /// Starts (or restarts) the server on the same port and directory, and waits until it answers.
     public func start() async throws {
+        let port = port
         var arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path, "--save", "",
             "--appendonly", persistent ? "yes" : "no", "--daemonize", "no", "--protected-mode", "no",
