@@ -19,30 +19,12 @@ struct ClientSession: Sendable {
         let admission = hub.admit(channel: channel, deflates: deflates, initialStats: stats) { reason in
             switch reason {
             case .tooSlow:
-                // The close frame (1013, try again later) waits behind the backlog the client does
-                // not read: give it a second, then close the connection.
-                Task {
-                    let closing = Task { try? await outbound.close(.unknown(1013), reason: "too slow, try again later") }
-                    try? await Task.sleep(for: .seconds(1))
-                    closing.cancel()
-                    channel.close(promise: nil)
-                }
+                // The close frame waits behind the backlog the client does not read.
+                Self.close(outbound, channel, code: .unknown(1013), reason: "too slow, try again later", grace: .seconds(1))
             case .goingAway:
-                // A peer that never answers the close must not hold the shutdown up.
-                Task {
-                    let closing = Task { try? await outbound.close(.goingAway, reason: "hub stopping") }
-                    try? await Task.sleep(for: .seconds(2))
-                    closing.cancel()
-                    channel.close(promise: nil)
-                }
+                Self.close(outbound, channel, code: .goingAway, reason: "hub stopping", grace: .seconds(2))
             case .silent:
-                // Nothing says the peer will read a close frame: a second for it, then the connection.
-                Task {
-                    let closing = Task { try? await outbound.close(.goingAway, reason: "ping timeout") }
-                    try? await Task.sleep(for: .seconds(1))
-                    closing.cancel()
-                    channel.close(promise: nil)
-                }
+                Self.close(outbound, channel, code: .goingAway, reason: "ping timeout", grace: .seconds(1))
             case .gone:
                 break
             }
@@ -87,6 +69,19 @@ struct ClientSession: Sendable {
             }
         } catch {}
         client.close(.gone)
+    }
+
+    /// Sends a close frame, then closes the connection after `grace` whether or not the peer
+    /// answered: the frame may wait behind a backlog it does not read, or it may never answer.
+    static func close(
+        _ outbound: WebSocketOutboundWriter, _ channel: any Channel, code: WebSocketErrorCode, reason: String, grace: Duration
+    ) {
+        Task {
+            let closing = Task { try? await outbound.close(code, reason: reason) }
+            try? await Task.sleep(for: grace)
+            closing.cancel()
+            channel.close(promise: nil)
+        }
     }
 
     /// Longest message read from a dashboard.
