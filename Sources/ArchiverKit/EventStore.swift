@@ -56,9 +56,10 @@ public struct EventStore: Sendable {
             try await $0.write(text)
         }
         // Another archiver (or this one before a restart) may have written them already: only rows
-        // that are new, seen earlier than known, or seen more than an hour after their recorded
-        // last visit are written. Each is looked up by its key (the LIMIT keeps the planner from
-        // hashing the whole visitors table, which grows with the site's history, on every batch).
+        // that are new, seen earlier than known, or seen more than an hour after their recorded last
+        // visit (`VisitorCache.rewriteAfterMilliseconds`) are written. Each is looked up by its key
+        // (the LIMIT keeps the planner from hashing the whole visitors table, which grows with the
+        // site's history, on every batch).
         // Rows in id order: concurrent archivers lock them in the same order.
         let result = try await connection.query(
             """

@@ -15,7 +15,7 @@ struct ClientSession: Sendable {
 
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let channel = channel
-        let stats = await hub.statsForNewClient()
+        let stats = await hub.currentStats()
         let admission = hub.admit(channel: channel, deflates: deflates, initialStats: stats) { reason in
             switch reason {
             case .tooSlow:

@@ -127,9 +127,6 @@ public final class LiveHub: Service, Sendable {
         }
     }
 
-    /// The realtime figures for a client about to be admitted.
-    public func statsForNewClient() async -> [UInt8]? { await currentStats() }
-
     // MARK: Inbound from Redis
 
     /// Called on the subscription's thread: must not block.
@@ -223,16 +220,13 @@ public final class LiveHub: Service, Sendable {
             if isStopping { break }
             let slice = tick % slices
             tick += 1
-            let groups = state.withLock { Array($0.loops.values) }
             let metrics = metrics
-            for group in groups where !group.clients.isEmpty {
-                group.loop.execute {
-                    for client in group.clients.values where client.id % slices == slice {
-                        switch client.pingOnEventLoop(ping) {
-                        case .sent: client.channel.flush()
-                        case .silent: metrics.recordDropped(.silent)
-                        case .closed: break
-                        }
+            onEachLoop { clients in
+                for client in clients where client.id % slices == slice {
+                    switch client.pingOnEventLoop(ping) {
+                    case .sent: client.channel.flush()
+                    case .silent: metrics.recordDropped(.silent)
+                    case .closed: break
                     }
                 }
             }
@@ -271,25 +265,29 @@ public final class LiveHub: Service, Sendable {
     @discardableResult
     func broadcast(_ message: ByteBuffer, type: HubMetrics.MessageType, events: Int) -> [EventLoopFuture<Void>] {
         let start = ContinuousClock.now
-        let (groups, deflate) = state.withLock { (Array($0.loops.values), $0.deflatingCount > 0) }
-        let message = outgoing(message, deflate: deflate)
+        let message = outgoing(message, deflate: state.withLock { $0.deflatingCount > 0 })
         let metrics = metrics
-        return groups.filter { !$0.clients.isEmpty }.map { group in
-            group.loop.submit {
-                var written = 0
-                for client in group.clients.values {
-                    switch client.writeOnEventLoop(message) {
-                    case .written:
-                        written += 1
-                        client.channel.flush()
-                    case .overflowed: metrics.recordDropped(.slow)
-                    case .closed: break
-                    }
+        return onEachLoop { clients in
+            var written = 0
+            for client in clients {
+                switch client.writeOnEventLoop(message) {
+                case .written:
+                    written += 1
+                    client.channel.flush()
+                case .overflowed: metrics.recordDropped(.slow)
+                case .closed: break
                 }
-                metrics.recordSent(type, count: written)
-                metrics.recordFanout(ContinuousClock.now - start, events: events)
             }
+            metrics.recordSent(type, count: written)
+            metrics.recordFanout(ContinuousClock.now - start, events: events)
         }
+    }
+
+    /// Runs `pass` over each event loop's clients, on that loop; one future per loop with clients.
+    @discardableResult
+    private func onEachLoop(_ pass: @escaping @Sendable (Dictionary<Int, HubClient>.Values) -> Void) -> [EventLoopFuture<Void>] {
+        let groups = state.withLock { Array($0.loops.values) }
+        return groups.filter { !$0.clients.isEmpty }.map { group in group.loop.submit { pass(group.clients.values) } }
     }
 
     /// A message ready for every client, compressed once if any client takes it compressed.
