@@ -177,7 +177,7 @@ public struct RetentionPass: Sendable {
     }
 
     /// The day's distinct visitors as the bytes of a Redis HyperLogLog (built in a temporary key),
-    /// with its estimate.
+    /// with their exact number.
     func visitorsHyperLogLog(_ partition: String, connection: PostgresConnection) async throws -> (bytes: [UInt8], count: Int) {
         let key = "\(keyspace.prefix):tmp:retention:\(partition):\(UUID().lowercasedString)"
         var chunk: [String] = []
@@ -188,19 +188,23 @@ public struct RetentionPass: Sendable {
         }
         do {
             try await redis.send(RedisCommand("PFADD", key), timeout: .seconds(10))
+            // The day's count is exact (the rows are distinct); the HyperLogLog is kept for
+            // merging days into weeks and months, where only an estimate is possible.
+            var distinct = 0
             let rows = try await connection.query(
                 PostgresQuery(unsafeSQL: "SELECT DISTINCT visitor_id FROM \(partition)"), logger: logger)
             for try await visitor in rows.decode(UUID.self) {
                 chunk.append(visitor.lowercasedString)
+                distinct += 1
                 if chunk.count == 1000 { try await flush() }
             }
             try await flush()
             let replies = try await redis.pipeline(
-                [RedisCommand("GET", key), RedisCommand("PFCOUNT", key), RedisCommand("DEL", key)], timeout: .seconds(10))
-            guard case .bulk(let bytes) = replies[0], let count = replies[1].int else {
+                [RedisCommand("GET", key), RedisCommand("DEL", key)], timeout: .seconds(10))
+            guard case .bulk(let bytes) = replies[0] else {
                 throw RedisError.unexpectedReply("HyperLogLog of \(partition)")
             }
-            return (bytes, count)
+            return (bytes, distinct)
         } catch {
             _ = try? await redis.send("DEL", key)
             throw error
