@@ -46,6 +46,9 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
+        // glibc's mallopt, for the allocation pattern of large batch replies (see AllocatorTuning).
+        .systemLibrary(name: "CMalloc"),
+
         // Pure model of the service: events and their validation, time buckets, the Redis key layout,
         // configuration. No I/O.
         .target(
@@ -70,6 +73,7 @@ let package = Package(
             name: "ServiceSupport",
             dependencies: [
                 "AnalyticsCore",
+                "CMalloc",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

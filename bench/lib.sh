@@ -33,7 +33,9 @@ for _ in range(2000):
 PY
 }
 
+# BIN_DIR=… runs binaries from elsewhere (A/B comparisons of two builds) without building.
 build_release() {
+  if [ -n "${BIN_DIR:-}" ]; then BIN=$BIN_DIR; return; fi
   "$ROOT/scripts/install-deps"
   echo "== release build" >&2
   (cd "$ROOT" && swift build -c release 2>&1 | grep -E 'error|Compiling|Build' | tail -1 >&2)
@@ -47,9 +49,15 @@ start_redis() {
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save "" --daemonize no \
     --logfile "$WORK/redis/redis.log" "$@" &
   PIDS+=($!)
+  REDIS_PID=$!
   REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
   for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
   echo "redis did not start" >&2; exit 1
+}
+
+# cpu_seconds PID: user + system CPU time the process has used so far (children excluded).
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
 }
 
 # start_service NAME [VAR=value…]: runs analytics-NAME with the bench environment.

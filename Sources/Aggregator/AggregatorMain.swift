@@ -13,6 +13,7 @@ struct AggregatorMain {
         guard positional.isEmpty else {
             ServiceBootstrap.fail("analytics-aggregator", "unexpected arguments \(positional); see --help")
         }
+        AllocatorTuning.forLargeBatches()
         let aggregator = AggregatorApplication(configuration: configuration, logger: logger)
         logger.info(
             "aggregator starting",

@@ -61,21 +61,30 @@ public struct AggregationBatch: Sendable {
         return days
     }
 
+    static func keepLatest(_ stored: inout Int64, _ ms: Int64) {
+        if ms > stored { stored = ms }
+    }
+
     /// Days since the epoch (floored, so instants before 1970 fall on the right day).
-    static func dayNumber(_ ms: Int64) -> Int64 {
+    public static func dayNumber(_ ms: Int64) -> Int64 {
         ms >= 0 ? ms / TimeBucket.millisecondsPerDay : (ms + 1) / TimeBucket.millisecondsPerDay - 1
     }
 
     public struct ScriptInput: Sendable, Equatable {
         public var keys: [String]
         public var arguments: [String]
+        /// The visitors passed for each day (days since the epoch): once the script has run, they are
+        /// in that day's HyperLogLogs.
+        public var addedVisitors: [Int64: [String]] = [:]
     }
 
-    /// - Parameter nowMilliseconds: entries older than the active window are left out of it here
-    ///   already (the script trims by Redis's clock as well).
+    /// - Parameters:
+    ///   - nowMilliseconds: entries older than the active window are left out of it here already
+    ///     (the script trims by Redis's clock as well).
+    ///   - knownVisitors: visitors already in a day's HyperLogLogs, left out of the arguments.
     public func scriptInput(
         keyspace: RedisKeyspace, group: String, activeWindowMilliseconds: Int64, themeCap: Int, today: TimeBucket,
-        nowMilliseconds: Int64, throttle: inout ActiveVisitorThrottle
+        nowMilliseconds: Int64, throttle: inout ActiveVisitorThrottle, knownVisitors: KnownDayVisitors = KnownDayVisitors()
     ) -> ScriptInput {
         let days = self.days
         var groupIndex: [TimeBucket: Int] = [:]
@@ -108,6 +117,7 @@ public struct AggregationBatch: Sendable {
         var seenByGroup = [Set<String>](repeating: [], count: days.count)
         var lastSeen: [String: Int64] = [:]
         let cutoff = nowMilliseconds - activeWindowMilliseconds
+        var dayNumbers = [Int64](repeating: 0, count: days.count)
         var lastDay = Int64.min
         var g = 0
         for entry in entries {
@@ -116,11 +126,15 @@ public struct AggregationBatch: Sendable {
             if day != lastDay {
                 g = groupIndex[TimeBucket(epochMilliseconds: entry.createdAt)]!
                 lastDay = day
+                dayNumbers[g - 1] = day
             }
             groupOf.append(g)
-            if seenByGroup[g - 1].insert(entry.visitorID).inserted { visitorsByGroup[g - 1].append(entry.visitorID) }
-            if entry.createdAt > cutoff, entry.createdAt > lastSeen[entry.visitorID] ?? .min {
-                lastSeen[entry.visitorID] = entry.createdAt
+            if !knownVisitors.contains(entry.visitorID, day: day), seenByGroup[g - 1].insert(entry.visitorID).inserted {
+                visitorsByGroup[g - 1].append(entry.visitorID)
+            }
+            if entry.createdAt > cutoff {
+                // One hash lookup per entry (this loop is the aggregator's hottest).
+                Self.keepLatest(&lastSeen[entry.visitorID, default: .min], entry.createdAt)
             }
         }
         for visitors in visitorsByGroup {
@@ -128,12 +142,15 @@ public struct AggregationBatch: Sendable {
             arguments += visitors
         }
         throttle.prune(now: nowMilliseconds)
-        let active = lastSeen.filter { throttle.shouldRecord($0.key, at: $0.value) }
-        arguments.append(String(active.count))
-        for (visitor, ms) in active {
+        let activeCountIndex = arguments.count
+        arguments.append("")
+        var activeCount = 0
+        for (visitor, ms) in lastSeen where throttle.shouldRecord(visitor, at: ms) {
             arguments.append(String(ms))
             arguments.append(visitor)
+            activeCount += 1
         }
+        arguments[activeCountIndex] = String(activeCount)
         // Day groups as runs (a batch is nearly always one run), dimensions only where there is one.
         var runs: [(length: Int, group: Int)] = []
         for g in groupOf {
@@ -158,7 +175,11 @@ public struct AggregationBatch: Sendable {
         arguments.append(String(dimensions.count / 2))
         arguments += dimensions
         arguments += entries.map(\.streamID)
-        return ScriptInput(keys: keys, arguments: arguments)
+        var added: [Int64: [String]] = [:]
+        for (i, visitors) in visitorsByGroup.enumerated() where !visitors.isEmpty {
+            added[dayNumbers[i]] = visitors
+        }
+        return ScriptInput(keys: keys, arguments: arguments, addedVisitors: added)
     }
 }
 

@@ -40,7 +40,22 @@ public final class AggregatorConsumer: Service, Sendable {
     let logger: Logger
     /// Proof of life for `/healthz` and the watchdog, updated by every loop iteration.
     public let liveness: Liveness
-    let throttle: Mutex<ActiveVisitorThrottle>
+    /// What this consumer remembers having written of its visitors, so as not to write it again;
+    /// valid only for the Redis connection it was written through.
+    struct VisitorMemory {
+        var throttle: ActiveVisitorThrottle
+        var known = KnownDayVisitors()
+        var connectionGeneration = 0
+
+        /// Forgets everything if Redis may have lost writes since (an error, or another connection).
+        mutating func check(connectionGeneration current: Int, failed: Bool = false) {
+            guard failed || current != connectionGeneration else { return }
+            throttle.reset()
+            known.reset()
+            connectionGeneration = current
+        }
+    }
+    let visitorMemory: Mutex<VisitorMemory>
 
     public init(
         settings: Settings, reader: RedisClient, writer: RedisClient, metrics: AggregatorMetrics, health: StreamHealth, logger: Logger,
@@ -54,7 +69,7 @@ public final class AggregatorConsumer: Service, Sendable {
         self.metrics = metrics
         self.health = health
         self.logger = logger
-        self.throttle = Mutex(ActiveVisitorThrottle(windowMilliseconds: settings.activeWindowMilliseconds))
+        self.visitorMemory = Mutex(VisitorMemory(throttle: ActiveVisitorThrottle(windowMilliseconds: settings.activeWindowMilliseconds)))
     }
 
     public func run() async throws {
@@ -153,10 +168,12 @@ public final class AggregatorConsumer: Service, Sendable {
         let start = ContinuousClock.now
         let batch = AggregationBatch(raw)
         let now = EpochClock.milliseconds()
-        let input = throttle.withLock { throttle in
-            batch.scriptInput(
+        let input = visitorMemory.withLock { memory in
+            memory.check(connectionGeneration: writer.connectionGeneration)
+            return batch.scriptInput(
                 keyspace: settings.keyspace, group: Self.group, activeWindowMilliseconds: settings.activeWindowMilliseconds,
-                themeCap: settings.themeCap, today: TimeBucket(epochMilliseconds: now), nowMilliseconds: now, throttle: &throttle)
+                themeCap: settings.themeCap, today: TimeBucket(epochMilliseconds: now), nowMilliseconds: now,
+                throttle: &memory.throttle, knownVisitors: memory.known)
         }
         let outcome: AggregationOutcome
         do {
@@ -164,9 +181,16 @@ public final class AggregatorConsumer: Service, Sendable {
                 on: writer, keys: input.keys, arguments: input.arguments, timeout: .seconds(10))
             outcome = try AggregationOutcome(reply)
         } catch {
-            // Whatever the throttle remembers may not have reached Redis.
-            throttle.withLock { $0.reset() }
+            // Whatever the memory holds may not have reached Redis.
+            visitorMemory.withLock { $0.check(connectionGeneration: writer.connectionGeneration, failed: true) }
             throw error
+        }
+        visitorMemory.withLock { memory in
+            // Recorded only if the script surely ran through the connection the memory belongs to.
+            let before = memory.connectionGeneration
+            memory.check(connectionGeneration: writer.connectionGeneration)
+            guard memory.connectionGeneration == before else { return }
+            for (day, visitors) in input.addedVisitors { memory.known.record(visitors, day: day) }
         }
         for dead in batch.dead {
             logger.error("stream entry sent to the dead-letter stream", metadata: ["entry": "\(dead.streamID)", "reason": "\(dead.reason)"])

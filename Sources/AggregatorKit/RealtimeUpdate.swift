@@ -48,20 +48,24 @@ public enum RealtimeUpdate {
 
     /// The path of a page URL without scheme, host, query or fragment (which may carry tokens).
     public static func publicPath(_ url: String) -> String? {
-        let utf8 = Array(url.utf8)
-        var start = 0
-        // Skip "scheme://host" (a scheme ends before any '/', '?' or '#'); the host ends at the
-        // first '/', '?' or '#'.
-        if let colon = utf8.firstIndex(where: { "/?#:".utf8.contains($0) }), utf8[colon] == UInt8(ascii: ":"),
-            utf8.count > colon + 2, utf8[colon + 1] == UInt8(ascii: "/"), utf8[colon + 2] == UInt8(ascii: "/")
-        {
-            start = colon + 3
-            while start < utf8.count, !"/?#".utf8.contains(utf8[start]) { start += 1 }
-            guard start < utf8.count, utf8[start] == UInt8(ascii: "/") else { return "/" }
+        var url = url
+        // Called for every counted event: read the bytes in place, allocate only the result.
+        return url.withUTF8 { utf8 -> String? in
+            let slash = UInt8(ascii: "/"), question = UInt8(ascii: "?"), hash = UInt8(ascii: "#"), colon = UInt8(ascii: ":")
+            var start = 0
+            // Skip "scheme://host" (a scheme ends before any '/', '?' or '#'); the host ends at the
+            // first '/', '?' or '#'.
+            if let first = utf8.firstIndex(where: { $0 == slash || $0 == question || $0 == hash || $0 == colon }),
+                utf8[first] == colon, utf8.count > first + 2, utf8[first + 1] == slash, utf8[first + 2] == slash
+            {
+                start = first + 3
+                while start < utf8.count, utf8[start] != slash, utf8[start] != question, utf8[start] != hash { start += 1 }
+                guard start < utf8.count, utf8[start] == slash else { return "/" }
+            }
+            var end = start
+            while end < utf8.count, utf8[end] != question, utf8[end] != hash { end += 1 }
+            guard end > start, utf8[start] == slash else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: utf8[start..<min(end, start + 256)]), as: UTF8.self)
         }
-        var end = start
-        while end < utf8.count, utf8[end] != UInt8(ascii: "?"), utf8[end] != UInt8(ascii: "#") { end += 1 }
-        guard end > start, utf8[start] == UInt8(ascii: "/") else { return nil }
-        return String(decoding: utf8[start..<min(end, start + 256)], as: UTF8.self)
     }
 }

@@ -33,6 +33,8 @@ public struct RedisEndpoint: Sendable, Equatable {
 final class HiredisConnection {
     private let context: UnsafeMutablePointer<redisContext>
 
+    static let retainedReadBuffer = 4 << 20
+
     /// Connects, authenticates and selects the database. Throws `.unavailable` on any failure.
     init(endpoint: RedisEndpoint, connectTimeout: Duration, commandTimeout: Duration, clientName: String) throws(RedisError) {
         let connectTV = Self.timeval(connectTimeout)
@@ -51,6 +53,10 @@ final class HiredisConnection {
         guard redisSetTimeout(context, Self.timeval(commandTimeout)) == REDIS_OK else {
             throw .unavailable("cannot set the socket timeout: \(errorString)")
         }
+        // hiredis frees its read buffer whenever it is empty with more than 16 KB spare, so every
+        // large reply (a batch of 2,000 stream entries is ~600 KB) grew it again from nothing, in
+        // several large allocations. Keep up to 4 MB.
+        context.pointee.reader.pointee.maxbuf = Self.retainedReadBuffer
         var setup: [RedisCommand] = []
         if let password = endpoint.password {
             setup.append(endpoint.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password))

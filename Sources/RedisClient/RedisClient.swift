@@ -44,6 +44,8 @@ public final class RedisClient: Sendable {
         var stopped = false
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var connected = false
+        /// Connections made so far (see `connectionGeneration`).
+        var connections = 0
         /// The requests the worker has written and not yet answered, for the deadline reaper.
         var inFlight: [Request] = []
     }
@@ -101,6 +103,15 @@ public final class RedisClient: Sendable {
         shared.condition.lock()
         defer { shared.condition.unlock() }
         return shared.connected
+    }
+
+    /// How many connections this client has made. A change means commands may have reached a
+    /// Redis that restarted and lost recent writes, so whatever a caller remembers of what it wrote
+    /// (to skip writing it again) must be forgotten.
+    public var connectionGeneration: Int {
+        shared.condition.lock()
+        defer { shared.condition.unlock() }
+        return shared.connections
     }
 
     /// Sends one command and returns its reply; an error reply is thrown as `.server`.
@@ -299,6 +310,9 @@ public final class RedisClient: Sendable {
                     clientName: configuration.name)
                 connection = made
                 backoff = configuration.reconnectBackoff.lowerBound
+                shared.condition.lock()
+                shared.connections += 1
+                shared.condition.unlock()
                 setConnected(true)
                 logger.info("Redis connected", metadata: ["client": "\(configuration.name)"])
                 return made

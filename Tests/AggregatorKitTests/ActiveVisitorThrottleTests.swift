@@ -21,8 +21,9 @@ struct ActiveVisitorThrottleTests {
 
     @Test func defaults() {
         let throttle = ActiveVisitorThrottle(windowMilliseconds: 300_000)
-        #expect(throttle.granularityMilliseconds == 1_000)
+        #expect(throttle.granularityMilliseconds == 5_000)
         #expect(throttle.windowMilliseconds == 300_000)
+        #expect(ActiveVisitorThrottle(windowMilliseconds: 3_000).granularityMilliseconds == 50)
         #expect(throttle.count == 0)
     }
 

@@ -368,6 +368,36 @@ struct AggregationBatchTests {
         #expect(parsed.visitors == [[Self.b, Self.a, c.lowercasedString], [Self.a]])
     }
 
+    @Test func visitorsKnownToBeInADaysHyperLogLogsAreLeftOut() throws {
+        let c = Self.visitor(3)
+        let batch = AggregationBatch([
+            entry("1-0", event(1, visitor: Self.visitorB, at: Self.nov27 + 1)),
+            entry("1-1", event(2, visitor: Self.visitorA, at: Self.nov27 + 2)),
+            entry("1-2", event(3, visitor: Self.visitorA, at: Self.nov28 + 3)),
+            entry("1-3", event(4, visitor: c, at: Self.nov27 + 4)),
+        ])
+        // A is known on Nov 27 only: it is still added for Nov 28.
+        var known = KnownDayVisitors()
+        let nov27 = AggregationBatch.dayNumber(Self.nov27), nov28 = AggregationBatch.dayNumber(Self.nov28)
+        known.record([Self.a], day: nov27)
+        var throttle = ActiveVisitorThrottle(windowMilliseconds: Self.window)
+        let planned = batch.scriptInput(
+            keyspace: RedisKeyspace(), group: "aggregator", activeWindowMilliseconds: Self.window, themeCap: 50,
+            today: TimeBucket(epochMilliseconds: Self.now), nowMilliseconds: Self.now, throttle: &throttle, knownVisitors: known)
+        let parsed = try layout(planned.arguments)
+        #expect(parsed.visitors == [[Self.b, c.lowercasedString], [Self.a]])
+        #expect(planned.addedVisitors == [nov27: [Self.b, c.lowercasedString], nov28: [Self.a]])
+        // Every entry is still counted and acknowledged: only the HyperLogLog arguments shrink.
+        #expect(parsed.ids == ["1-0", "1-1", "1-2", "1-3"])
+        // Once everything is known, no visitor is passed at all.
+        for (day, visitors) in planned.addedVisitors { known.record(visitors, day: day) }
+        let again = batch.scriptInput(
+            keyspace: RedisKeyspace(), group: "aggregator", activeWindowMilliseconds: Self.window, themeCap: 50,
+            today: TimeBucket(epochMilliseconds: Self.now), nowMilliseconds: Self.now, throttle: &throttle, knownVisitors: known)
+        #expect(try layout(again.arguments).visitors == [[], []])
+        #expect(again.addedVisitors.isEmpty)
+    }
+
     @Test func activePairsHoldTheLatestTimePerVisitor() throws {
         let now = Self.nov27 + 3_600_000  // an hour into the day: every entry below is on Nov 27
         let c = Self.visitor(3)
@@ -406,7 +436,7 @@ struct AggregationBatchTests {
 
     @Test func throttleLeavesOutARecentlyRecordedVisitorThenIncludesItAgain() throws {
         let t = Self.now
-        var throttle = ActiveVisitorThrottle(windowMilliseconds: Self.window)
+        var throttle = ActiveVisitorThrottle(granularityMilliseconds: 1_000, windowMilliseconds: Self.window)
         #expect(throttle.granularityMilliseconds == 1_000)
 
         let first = AggregationBatch([entry("1-0", event(1, visitor: Self.visitorA, at: t - 100))])

@@ -73,6 +73,34 @@ struct AggregatorIntegrationTests {
         AnalyticsEvent(id: ids.next(), visitorID: visitor, eventType: type, eventData: data, pageURL: "https://site.test/a?q=1", createdAt: ms)
     }
 
+    /// The consumer skips visitors it already added to a day's HyperLogLogs; a Redis that restarted
+    /// empty (no persistence) has lost them, and they must be added again.
+    @Test func aRestartedRedisGetsTheKnownVisitorsAgain() async throws {
+        let h = try await Harness()
+        let bucket = TimeBucket(epochMilliseconds: EpochClock.milliseconds())
+        let day = keyspace.uniqueVisitors(.day, bucket.dayName)
+        let week = keyspace.uniqueVisitors(.week, bucket.weekName)
+        let alice = UUID(), bob = UUID()
+        try await h.createGroup()
+        try await h.publish([event(visitor: alice), event(visitor: bob)])
+        #expect(try await h.consumer.apply(try await h.deliver(to: "test-consumer")).applied == [true, true])
+        #expect(try await h.redis.send("PFCOUNT", day).int == 2)
+        // Seen again on the same connection: nothing to add, the count stays right.
+        try await h.publish([event(visitor: alice)])
+        #expect(try await h.consumer.apply(try await h.deliver(to: "test-consumer")).applied == [true])
+        #expect(try await h.redis.send("PFCOUNT", day).int == 2)
+
+        await h.server.stop()
+        try await h.server.start()
+        #expect(await eventually(timeout: .seconds(10)) { (try? await h.redis.send("PING")) != nil })
+        #expect(try await h.redis.send("EXISTS", day).int == 0)
+        try await h.createGroup()
+        try await h.publish([event(visitor: alice), event(visitor: bob)])
+        #expect(try await h.consumer.apply(try await h.deliver(to: "test-consumer")).applied == [true, true])
+        #expect(try await h.redis.send("PFCOUNT", day).int == 2)
+        #expect(try await h.redis.send("PFCOUNT", week).int == 2)
+    }
+
     @Test func appliesABatchToEveryAggregate() async throws {
         let h = try await Harness()
         let now = EpochClock.milliseconds()

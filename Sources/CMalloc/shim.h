@@ -1,0 +1,5 @@
+#ifndef ANALYTICS_CMALLOC_SHIM_H
+#define ANALYTICS_CMALLOC_SHIM_H
+// glibc's allocator tuning (mallopt), which Swift's Glibc module does not import.
+#include <malloc.h>
+#endif
