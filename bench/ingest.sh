@@ -34,14 +34,27 @@ BARE_PORT=$(free_port)
 PIDS+=($!)
 wait_listening "http://127.0.0.1:$BARE_PORT/"
 
+# CPU seconds of the service's processes, to see where the machine's two cores go.
+service_cpu() {
+  local out="gateway $(cpu_seconds "$GATEWAY_PID") redis $(cpu_seconds "$REDIS_PID")"
+  [ -z "${AGGREGATOR_PID:-}" ] || out="$out aggregator $(cpu_seconds "$AGGREGATOR_PID")"
+  echo "$out"
+}
+
 run_wrk() { # label url
   wrk -t2 -c"$CONNECTIONS" -d3s -s "$ROOT/bench/post-event.lua" "$2" >/dev/null  # warm-up
+  local before; before=$(service_cpu)
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$ROOT/bench/post-event.lua" "$2" >"$WORK/$1.wrk"
+  if [ "$1" = gateway ]; then
+    paste <(echo "$before" | tr ' ' '\n' | paste - -) <(service_cpu | tr ' ' '\n' | paste - -) |
+      awk -v d="$DURATION" '{printf "  %s %.0f %% of a core", $1, ($4 - $2) * 100 / d} END {print ""}' >"$WORK/cpu.txt"
+  fi
   local rps p99 non2xx
   rps=$(awk '/^Requests\/sec/ {print $2}' "$WORK/$1.wrk")
   p99=$(awk '$1 == "99%" {print $2}' "$WORK/$1.wrk")
   non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/$1.wrk"); non2xx=${non2xx:-0}
   printf '%-8s %10s req/s   p99 %8s   non-2xx %s\n' "$1" "$rps" "$p99" "$non2xx"
+  [ "$1" != gateway ] || cat "$WORK/cpu.txt"
   eval "${1}_RPS=$rps"
 }
 

@@ -96,11 +96,13 @@ start_pipeline() {
   HTTP_PORT=$(free_port)
   [ "${AGGREGATE_DURING_LOAD:-1}" = 0 ] || start_aggregator
   start_service gateway ANALYTICS_HTTP_PORT="$HTTP_PORT" ANALYTICS_RATE_LIMIT=0
+  GATEWAY_PID=$LAST_PID
   wait_http "http://127.0.0.1:$HTTP_PORT/healthz"
 }
 
 start_aggregator() {
   start_service aggregator ANALYTICS_ADMIN_PORT="$(free_port)" ANALYTICS_CONSUMER_NAME=bench
+  AGGREGATOR_PID=$LAST_PID
 }
 
 # start_postgres [extra -c settings…]: a throwaway cluster in $WORK (as the postgres user when root),
