@@ -92,7 +92,7 @@ restarts=$(curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^analytics_sup
 echo "kills $kills, supervisor restarts $restarts"
 echo "worker exits by reason (supervisor /metrics):"
 curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '/^analytics_supervisor_worker_exits_total/ && $2 > 0 { print "  " $0 }'
-echo "accepted (201) $accepted; answer lost (connection broken by a kill) $failed; other status (503 during the Redis restart) $other"
+echo "accepted (201) $accepted; no answer (connection broken by a kill, or refused while the gateway restarted) $failed; other status (503 during the Redis restart) $other"
 echo "stored in PostgreSQL $stored; counted in Redis $counted"
 [ "$stored" = "$counted" ] || { echo "MISMATCH: stored != counted" >&2; exit 1; }
 [ "$stored" -ge "$accepted" ] && [ "$stored" -le $((accepted + failed + other)) ] ||
