@@ -116,7 +116,7 @@ struct MigratingService: Service {
         var backoff: Duration = .milliseconds(200)
         while true {
             do {
-                try await migrator.migrateUp()
+                try await liveness.whileWaiting { try await migrator.migrateUp() }
                 break
             } catch let error as PSQLError where error.serverInfo != nil {
                 throw error

@@ -197,7 +197,7 @@ public final class ArchiverConsumer: Service, Sendable {
         var backoff: Duration = .milliseconds(100)
         while true {
             do {
-                let outcome = try await storeIsolatingPoison(events)
+                let outcome = try await liveness.whileWaiting { try await storeIsolatingPoison(events) }
                 metrics.postgresUp.set(to: 1)
                 metrics.stored.increment(by: Int64(outcome.inserted))
                 metrics.duplicates.increment(by: Int64(events.count - outcome.inserted - outcome.poison.count))

@@ -19,6 +19,24 @@ public final class Liveness: Sendable {
         notifier?.watchdog()
     }
 
+    /// Runs `operation`, proving life every second while it is in flight, for at most `limit`.
+    /// Waiting on a dependency is the process's work, not a hang: PostgresNIO's pool, for one, holds
+    /// a query while it cannot connect until its circuit breaker trips (60 s), longer than a
+    /// worker's watchdog, and the supervisor killed an archiver waiting out a PostgreSQL outage.
+    /// Past `limit` the pings stop, so a truly stuck call still ends with the watchdog.
+    public func whileWaiting<T>(upTo limit: Duration = .seconds(120), _ operation: () async throws -> T) async throws -> T {
+        let ticker = Task { [self] in
+            let end = ContinuousClock.now + limit
+            while true {
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                guard ContinuousClock.now < end else { return }
+                progressed()
+            }
+        }
+        defer { ticker.cancel() }
+        return try await operation()
+    }
+
     /// The process serves: `READY=1`, once.
     public func ready(status: String? = nil) {
         let first = announcedReady.withLock { sent -> Bool in

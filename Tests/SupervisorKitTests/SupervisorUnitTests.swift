@@ -79,6 +79,28 @@ struct SupervisorUnitTests {
         #expect(SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "10", "WATCHDOG_PID": "1"])?.watchdogPingInterval == nil)
     }
 
+    /// A worker waiting on a dependency keeps proving life, but only up to a bound.
+    @Test func livenessProgressesWhileWaitingUpToItsLimit() async throws {
+        let liveness = Liveness(notifier: nil)
+        let answer = try await liveness.whileWaiting(upTo: .seconds(10)) { () async throws -> Int in
+            try await Task.sleep(for: .milliseconds(2_600))
+            return 42
+        }
+        #expect(answer == 42)
+        #expect(liveness.secondsSinceProgress < 1.5)
+        // Past the limit the pings stop: a stuck call ends up with the watchdog.
+        let bounded = Liveness(notifier: nil)
+        try await bounded.whileWaiting(upTo: .milliseconds(1_500)) {
+            try await Task.sleep(for: .milliseconds(3_600))
+        }
+        #expect(bounded.secondsSinceProgress > 1.5)
+        // A failed call is thrown through, and the pings stop with it.
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) {
+            try await bounded.whileWaiting { () async throws -> Void in throw Refused() }
+        }
+    }
+
     @Test func theAbstractNamespaceIsUnderstood() throws {
         // A systemd-style "@name" socket: bind one and send to it.
         let name = "analytics-test-\(UUID().uuidString.prefix(8))"
