@@ -130,6 +130,34 @@ struct SupervisorIntegrationTests {
         #expect(await eventually(timeout: .seconds(6)) { stack.systemd.received.suffix(3).contains { $0["WATCHDOG"] == "1" } })
     }
 
+    /// PostgreSQL down while events arrive: the archiver's batches wait in PostgresNIO's pool, which
+    /// holds them until its circuit breaker trips, longer than the watchdog. Waiting for the database
+    /// is the archiver's work: it must not be killed for it, and it catches up afterwards.
+    @Test func anArchiverWaitingForPostgreSQLIsNotKilledByItsWatchdog() async throws {
+        let stack = try await Stack(watchdogSeconds: 3)
+        defer { Task { await stack.shutdown() } }
+        #expect(await stack.waitUntilReady())
+        let archiver = try #require(stack.worker("analytics-archi"))
+        await stack.postgres.stop()
+        var accepted = 0
+        for _ in 0..<20 {
+            if let answer = try? await stack.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#, timeout: .seconds(5)),
+                answer.status == 201
+            {
+                accepted += 1
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(accepted == 20, "the gateway does not depend on PostgreSQL")
+        #expect(stack.worker("analytics-archi")?.pid == archiver.pid, "not replaced while waiting 10 s on a 3 s watchdog")
+        let exits = try await stack.metrics()
+        #expect(!exits.contains(#"{worker="archiver",reason="watchdog"} "#) || exits.contains(#"{worker="archiver",reason="watchdog"} 0"#))
+        try await stack.postgres.start()
+        #expect(await eventually(timeout: .seconds(60)) {
+            (try? stack.postgres.psql("SELECT count(*) FROM analytics_events")) == String(accepted)
+        })
+    }
+
     @Test func aCrashLoopMakesTheSupervisorGiveUpAndExitNonZero() async throws {
         // The gateway's port is taken: it can never start.
         let blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
