@@ -1,7 +1,7 @@
 /// The visitors this consumer has already added to each day's unique-visitor HyperLogLogs (and so
 /// to the day's week and month ones, written by the same script). A visitor seen again the same day
-/// is left out of the script's arguments: adding it again would change nothing, and passing every
-/// visitor of every batch into Lua and hashing it three times was a fifth of Redis's work per batch.
+/// is left out of the script's arguments: adding it again would change nothing, yet Redis would
+/// copy it into Lua and hash it into three HyperLogLogs on every batch that mentions it.
 ///
 /// What it remembers must be true in Redis: the caller forgets everything after an error or when
 /// its Redis connection changed (a restarted Redis may have lost the last writes), and records a
