@@ -38,7 +38,7 @@ struct ClientSession: Sendable {
         metrics.recordConnection()
         defer { hub.remove(client) }
         // Without it pongs go unseen and the peer would be closed as silent: better closed now.
-        guard (try? await PongObserver.install(for: client).get()) != nil else {
+        guard (try? await PongObserver.install(for: client).get()) != nil, (try? await client.installWireWriter().get()) != nil else {
             client.close(.gone)
             return
         }

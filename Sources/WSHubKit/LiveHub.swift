@@ -273,7 +273,7 @@ public final class LiveHub: Service, Sendable {
                 switch client.writeOnEventLoop(message) {
                 case .written:
                     written += 1
-                    client.channel.flush()
+                    client.flushOnEventLoop()
                 case .overflowed: metrics.recordDropped(.slow)
                 case .closed: break
                 }

@@ -6,6 +6,10 @@ import NIOWebSocket
 public struct OutgoingMessage: Sendable {
     public let plain: [WebSocketFrame]
     public let deflated: [WebSocketFrame]?
+    /// The same frames encoded once (headers and payloads, as a server sends them: unmasked), for
+    /// clients written below the frame encoder (see `HubClient.installWireWriter`).
+    public let plainWire: ByteBuffer
+    public let deflatedWire: ByteBuffer?
 
     /// Messages smaller than this go out as text to everyone: compressing saves nothing worth it.
     public static let minimumSizeToDeflate = 256
@@ -19,6 +23,36 @@ public struct OutgoingMessage: Sendable {
             } else {
                 nil
             }
+        plainWire = Self.wire(plain)
+        deflatedWire = deflated.map(Self.wire)
+    }
+
+    /// The encoded frames for a client: compressed when it negotiated it and the message gained by it.
+    public func wire(deflate: Bool) -> ByteBuffer {
+        deflate ? deflatedWire ?? plainWire : plainWire
+    }
+
+    /// Frames as bytes on the wire (RFC 6455 §5.2): FIN, RSV1 and opcode, then the payload length
+    /// in 7, 7+16 or 7+64 bits, no mask, then the payload.
+    public static func wire(_ frames: [WebSocketFrame]) -> ByteBuffer {
+        var out = ByteBufferAllocator().buffer(capacity: frames.reduce(0) { $0 + $1.data.readableBytes + 10 })
+        for frame in frames {
+            out.writeInteger((frame.fin ? 0x80 : 0) | (frame.rsv1 ? 0x40 : 0) | UInt8(webSocketOpcode: frame.opcode))
+            let length = frame.data.readableBytes
+            switch length {
+            case ..<126:
+                out.writeInteger(UInt8(length))
+            case ...Int(UInt16.max):
+                out.writeInteger(UInt8(126))
+                out.writeInteger(UInt16(length))
+            default:
+                out.writeInteger(UInt8(127))
+                out.writeInteger(UInt64(length))
+            }
+            var payload = frame.data
+            out.writeBuffer(&payload)
+        }
+        return out
     }
 
     /// The frames for a client: compressed when it negotiated it and the message gained by it.

@@ -95,6 +95,50 @@ struct HubUnitTests {
         #expect(try channel.readOutbound(as: WebSocketFrame.self).map { String(buffer: $0.data) } == "from another thread")
     }
 
+    /// The pre-encoded bytes are exactly what NIO's own frame encoder writes, at every length form.
+    @Test(arguments: [0, 125, 126, 65_535, 65_536, OutgoingMessage.maximumFrameSize * 5 + 3])
+    func wireBytesAreWhatTheFrameEncoderWrites(size: Int) throws {
+        let payload = ByteBuffer(repeating: UInt8(ascii: "z"), count: size)
+        for compressed in [false, true] {
+            let frames = OutgoingMessage.frames(of: payload, compressed: compressed)
+            let encoder = try connectedChannel([WebSocketFrameEncoder()])
+            var expected = ByteBuffer()
+            for frame in frames { try encoder.writeOutbound(frame) }
+            while var part = try encoder.readOutbound(as: ByteBuffer.self) { expected.writeBuffer(&part) }
+            #expect(OutgoingMessage.wire(frames) == expected, "\(size) bytes, compressed: \(compressed)")
+        }
+        // A 65,536-byte payload is cut into 16 KB frames: the 64-bit length form needs one frame that big.
+        let big = WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(repeating: 1, count: 70_000))
+        let encoder = try connectedChannel([WebSocketFrameEncoder()])
+        try encoder.writeOutbound(big)
+        var expected = ByteBuffer()
+        while var part = try encoder.readOutbound(as: ByteBuffer.self) { expected.writeBuffer(&part) }
+        #expect(OutgoingMessage.wire([big]) == expected)
+    }
+
+    /// With its wire writer installed, a client's messages skip the WebSocket handlers: the bytes
+    /// reach the socket pre-encoded, in order, and the pending count still falls back to zero.
+    @Test func aClientWithItsWireWriterSendsThePreEncodedBytes() throws {
+        let channel = try connectedChannel([WebSocketFrameEncoder()])
+        let client = HubClient(id: 8, capacity: 4, channel: channel) { _ in Issue.record("closed") }
+        _ = try settled(client.installWireWriter(), on: channel)
+        var expected = ByteBuffer()
+        for i in 0..<6 {
+            let message = OutgoingMessage(ByteBuffer(string: "wire \(i)"))
+            var bytes = message.wire(deflate: false)
+            expected.writeBuffer(&bytes)
+            #expect(client.writeOnEventLoop(message) == .written)
+            client.flushOnEventLoop()
+        }
+        #expect(try settled(client.pending(), on: channel) == 0)
+        var sent = ByteBuffer()
+        while var part = try channel.readOutbound(as: ByteBuffer.self) { sent.writeBuffer(&part) }
+        #expect(sent == expected)
+        // Frames written the usual way (pings, close frames) still go through the encoder.
+        try channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())).wait()
+        #expect(try channel.readOutbound(as: ByteBuffer.self) != nil)
+    }
+
     @Test func aLargeMessageGoesOutAsContinuationFramesSharingItsBytes() {
         let message = ByteBuffer(repeating: UInt8(ascii: "x"), count: OutgoingMessage.maximumFrameSize * 2 + 5)
         let frames = OutgoingMessage.frames(of: message)
