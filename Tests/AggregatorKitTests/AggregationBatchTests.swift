@@ -43,11 +43,12 @@ struct AggregationBatchTests {
     }
 
     private func input(
-        _ batch: AggregationBatch, today: TimeBucket? = nil, now: Int64 = now, throttle: inout ActiveVisitorThrottle
+        _ batch: AggregationBatch, today: TimeBucket? = nil, now: Int64 = now, throttle: inout ActiveVisitorThrottle,
+        knownVisitors: KnownDayVisitors = KnownDayVisitors()
     ) -> AggregationBatch.ScriptInput {
         batch.scriptInput(
             keyspace: RedisKeyspace(), group: "aggregator", activeWindowMilliseconds: Self.window, themeCap: 50,
-            today: today ?? TimeBucket(epochMilliseconds: now), nowMilliseconds: now, throttle: &throttle)
+            today: today ?? TimeBucket(epochMilliseconds: now), nowMilliseconds: now, throttle: &throttle, knownVisitors: knownVisitors)
     }
 
     /// The ARGV of `AggregationScript`, read back section by section as its doc comment lays it out.
@@ -381,9 +382,7 @@ struct AggregationBatchTests {
         let nov27 = AggregationBatch.dayNumber(Self.nov27), nov28 = AggregationBatch.dayNumber(Self.nov28)
         known.record([Self.a], day: nov27)
         var throttle = ActiveVisitorThrottle(windowMilliseconds: Self.window)
-        let planned = batch.scriptInput(
-            keyspace: RedisKeyspace(), group: "aggregator", activeWindowMilliseconds: Self.window, themeCap: 50,
-            today: TimeBucket(epochMilliseconds: Self.now), nowMilliseconds: Self.now, throttle: &throttle, knownVisitors: known)
+        let planned = input(batch, throttle: &throttle, knownVisitors: known)
         let parsed = try layout(planned.arguments)
         #expect(parsed.visitors == [[Self.b, c.lowercasedString], [Self.a]])
         #expect(planned.addedVisitors == [nov27: [Self.b, c.lowercasedString], nov28: [Self.a]])
@@ -391,9 +390,7 @@ struct AggregationBatchTests {
         #expect(parsed.ids == ["1-0", "1-1", "1-2", "1-3"])
         // Once everything is known, no visitor is passed at all.
         for (day, visitors) in planned.addedVisitors { known.record(visitors, day: day) }
-        let again = batch.scriptInput(
-            keyspace: RedisKeyspace(), group: "aggregator", activeWindowMilliseconds: Self.window, themeCap: 50,
-            today: TimeBucket(epochMilliseconds: Self.now), nowMilliseconds: Self.now, throttle: &throttle, knownVisitors: known)
+        let again = input(batch, throttle: &throttle, knownVisitors: known)
         #expect(try layout(again.arguments).visitors == [[], []])
         #expect(again.addedVisitors.isEmpty)
     }
