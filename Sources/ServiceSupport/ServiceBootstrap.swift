@@ -50,11 +50,34 @@ public enum ServiceBootstrap {
     public static func run(_ services: [any Service], logger: Logger) async {
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let watch = watchForSupervisorExit(group, logger: logger)
+        defer { watch?.cancel() }
         do {
             try await group.run()
         } catch {
             logger.critical("stopped on an error", metadata: ["error": "\(error)"])
             exit(1)
+        }
+    }
+
+    /// The variable through which the supervisor gives its workers its pid.
+    public static let supervisorPIDVariable = "ANALYTICS_SUPERVISOR_PID"
+
+    /// A worker whose supervisor died without stopping it (SIGKILL, a crash) would live on
+    /// unsupervised, holding its ports against the supervisor's next start: it drains and exits
+    /// instead, as on SIGTERM. (PR_SET_PDEATHSIG is tied to the spawning thread, which in the
+    /// supervisor is any thread of Swift's pool, so the worker watches its parent itself.)
+    static func watchForSupervisorExit(_ group: ServiceGroup, logger: Logger) -> Task<Void, Never>? {
+        guard let supervisor = ProcessInfo.processInfo.environment[supervisorPIDVariable].flatMap(Int32.init) else { return nil }
+        return Task {
+            while !Task.isCancelled {
+                if getppid() != supervisor {
+                    logger.warning("the supervisor is gone; stopping", metadata: ["supervisor_pid": "\(supervisor)"])
+                    await group.triggerGracefulShutdown()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
         }
     }
 

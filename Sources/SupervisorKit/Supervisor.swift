@@ -226,6 +226,7 @@ public final class Supervisor: Service, Sendable {
         environment["NOTIFY_SOCKET"] = socket.path
         environment["WATCHDOG_USEC"] = String(Self.microseconds(settings.workerWatchdog))
         environment["WATCHDOG_PID"] = nil
+        environment[ServiceBootstrap.supervisorPIDVariable] = String(getpid())
         do {
             worker.pid = try ProcessLauncher.spawn(
                 executable: worker.spec.executable, arguments: worker.spec.arguments, environment: environment)

@@ -158,6 +158,20 @@ struct SupervisorIntegrationTests {
         })
     }
 
+    /// A supervisor killed outright cannot stop its workers: they notice and drain by themselves,
+    /// instead of living on unsupervised with the ports its next start needs.
+    @Test func workersStopWhenTheirSupervisorIsKilled() async throws {
+        let stack = try await Stack()
+        defer { Task { await stack.shutdown() } }
+        #expect(await stack.waitUntilReady())
+        let workers = ProcessTree.children(of: stack.pid).map(\.pid)
+        #expect(workers.count == 5)
+        kill(stack.pid, SIGKILL)
+        // Orphans belong to init now, which may leave them as zombies: those count as gone.
+        func living() -> [Int32] { ProcessTree.all().filter { workers.contains($0.pid) && $0.state != "Z" }.map(\.pid) }
+        #expect(await eventually(timeout: .seconds(30)) { living().isEmpty }, "still running: \(living())")
+    }
+
     @Test func aCrashLoopMakesTheSupervisorGiveUpAndExitNonZero() async throws {
         // The gateway's port is taken: it can never start.
         let blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
