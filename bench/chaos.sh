@@ -15,7 +15,6 @@ build_release
 start_redis --appendonly yes --appendfsync everysec
 REDIS_ARGS=(--port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save "" --daemonize no --logfile "$WORK/redis/redis.log"
   --appendonly yes --appendfsync everysec)
-REDIS_PID=${PIDS[-1]}
 start_postgres
 PG_PID=${PIDS[-1]}
 

@@ -55,9 +55,10 @@ start_redis() {
   echo "redis did not start" >&2; exit 1
 }
 
-# cpu_seconds PID: user + system CPU time the process has used so far (children excluded).
+# cpu_seconds PID: user + system CPU time the process has used so far (children excluded): fields
+# 14 and 15 of /proc/PID/stat, counted after the command name (which may hold spaces).
 cpu_seconds() {
-  awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
 # start_service NAME [VAR=value…]: runs analytics-NAME with the bench environment.

@@ -27,17 +27,11 @@ fi
 
 build_release
 start_pipeline
-REDIS_PID=${PIDS[0]}
-GATEWAY_PID=$LAST_PID
-AGGREGATOR_PID=${PIDS[1]}
 WS_PORT=$(free_port)
 start_service wshub ANALYTICS_WS_PORT="$WS_PORT" ANALYTICS_WS_MAX_CONNECTIONS=$((CLIENTS + STALL + 1000))
 HUB_PID=$LAST_PID
 wait_http "http://127.0.0.1:$WS_PORT/healthz"
 
-CLK_TCK=$(getconf CLK_TCK)
-# utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat).
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 hub_rss_idle=$(status_kb "$HUB_PID" VmRSS)
 
@@ -58,8 +52,8 @@ hub_rss_connected=$(status_kb "$HUB_PID" VmRSS)
 sleep 2  # initial_stats and refresh_stats answered before the load
 
 procs=(hub:$HUB_PID gateway:$GATEWAY_PID aggregator:$AGGREGATOR_PID redis:$REDIS_PID ws-load:$WSLOAD_PID)
-declare -A ticks_before
-for p in "${procs[@]}"; do ticks_before[${p%%:*}]=$(cpu_ticks "${p#*:}"); done
+declare -A cpu_before
+for p in "${procs[@]}"; do cpu_before[${p%%:*}]=$(cpu_seconds "${p#*:}"); done
 machine_before=$(head -1 /proc/stat)
 t0=$(now)
 /usr/bin/time -f '%U %S' -o "$WORK/load.time" "$BIN/analytics-bench" load --url "http://127.0.0.1:$HTTP_PORT" --rate "$RATE" --duration "$DURATION" >"$WORK/load.out"
@@ -67,8 +61,8 @@ t1=$(now)
 machine_after=$(head -1 /proc/stat)
 declare -A cpu
 for p in "${procs[@]}"; do
-  cpu[${p%%:*}]=$(awk -v a="${ticks_before[${p%%:*}]}" -v b="$(cpu_ticks "${p#*:}")" -v t="$CLK_TCK" -v s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
-    'BEGIN { printf "%.0f", (b - a) / t / s * 100 }')
+  cpu[${p%%:*}]=$(awk -v a="${cpu_before[${p%%:*}]}" -v b="$(cpu_seconds "${p#*:}")" -v s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    'BEGIN { printf "%.0f", (b - a) / s * 100 }')
 done
 grep '^load:' "$WORK/load.out"
 cpu[load]=$(awk -v s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" '{ printf "%.0f", ($1 + $2) / s * 100 }' "$WORK/load.time")
