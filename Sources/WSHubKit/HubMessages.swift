@@ -8,7 +8,7 @@ public enum HubMessages {
     public static func heartbeat(_ stats: [UInt8]) -> ByteBuffer { wrap("heartbeat", stats) }
 
     /// One event as `{"type":"event","data":{…}}`, several as `{"type":"events","data":[…]}`.
-    public static func events(_ events: [ArraySlice<UInt8>]) -> ByteBuffer? {
+    public static func events(_ events: some Collection<ArraySlice<UInt8>>) -> ByteBuffer? {
         guard let first = events.first else { return nil }
         if events.count == 1 { return wrap("event", Array(first)) }
         var buffer = ByteBufferAllocator().buffer(capacity: 32 + events.reduce(0) { $0 + $1.count + 1 })

@@ -8,16 +8,18 @@ import ServiceSupport
 import Synchronization
 
 /// The hub: every connected dashboard, the live events arriving from Redis pub/sub, and the
-/// periodic heartbeat. Events are coalesced hub-wide and flushed every `flushInterval`, so a client
-/// gets at most 10 event messages a second however many batches arrive, and nothing is lost: each
-/// flush carries every event since the last. A message is encoded once and the same bytes are
-/// written to every client, on each client's event loop; nothing here waits on a socket.
+/// periodic heartbeat. Events are coalesced and written to the clients cohort by cohort (see
+/// `BroadcastSchedule`): a cohort's turn comes at most once every `flushInterval`, so a client gets
+/// at most 10 messages a second however many batches arrive, and nothing is lost: each turn carries
+/// every event the cohort has not had. A message is encoded once and the same bytes are written to
+/// every client it is for, on each client's event loop; nothing here waits on a socket.
 public final class LiveHub: Service, Sendable {
     public struct Settings: Sendable {
         public var maximumConnections: Int
         public var clientQueueCapacity = 64
-        /// 125 ms: at most 8 event messages a second, leaving room for a heartbeat and for network
-        /// jitter (two messages sent 110 ms apart can arrive closer) under 10 a second.
+        /// 125 ms between a cohort's turns: at most 8 event messages a second, leaving room for a
+        /// heartbeat and for network jitter (two messages sent 110 ms apart can arrive closer) under
+        /// 10 a second.
         public var flushInterval: Duration = .milliseconds(125)
         public var heartbeatInterval: Duration = .seconds(5)
         /// Protocol pings to every client (nil: none); a client silent for a whole period is closed.
@@ -30,10 +32,25 @@ public final class LiveHub: Service, Sendable {
         }
     }
 
-    /// The clients served by one event loop: a message goes to all of them in one pass on it.
+    /// The clients served by one event loop, by cohort: a message goes to those it is for in one
+    /// pass on it.
     struct LoopClients {
         let loop: any EventLoop
-        var clients: [Int: HubClient] = [:]
+        var cohorts = [[Int: HubClient]](repeating: [:], count: BroadcastSchedule.cohortCount)
+
+        var isEmpty: Bool { cohorts.allSatisfy(\.isEmpty) }
+
+        /// Into its smallest cohort: every cohort has its share of every event loop, so that each
+        /// step keeps all the loops busy (by id, cohorts would follow the loops' round robin).
+        mutating func add(_ client: HubClient) {
+            let smallest = cohorts.indices.min { cohorts[$0].count < cohorts[$1].count }!
+            cohorts[smallest][client.id] = client
+        }
+
+        mutating func remove(_ client: HubClient) -> Bool {
+            cohorts.indices.contains { cohorts[$0].removeValue(forKey: client.id) != nil }
+        }
+        var all: FlattenSequence<[Dictionary<Int, HubClient>.Values]> { cohorts.map(\.values).joined() }
     }
 
     private struct State {
@@ -42,7 +59,9 @@ public final class LiveHub: Service, Sendable {
         /// Clients that negotiated permessage-deflate: messages are compressed only if there are any.
         var deflatingCount = 0
         var nextID = 0
-        var pending: [ArraySlice<UInt8>] = []
+        var schedule = BroadcastSchedule()
+        /// The latest heartbeat, for the cohorts that have not had it (see `BroadcastSchedule`).
+        var heartbeat: OutgoingMessage?
         var stats: (bytes: [UInt8], at: ContinuousClock.Instant)?
         var stopping = false
     }
@@ -91,7 +110,7 @@ public final class LiveHub: Service, Sendable {
             let client = HubClient(
                 id: state.nextID, capacity: settings.clientQueueCapacity, channel: channel, deflates: deflates,
                 closeConnection: closeConnection)
-            state.loops[ObjectIdentifier(channel.eventLoop), default: LoopClients(loop: channel.eventLoop)].clients[client.id] = client
+            state.loops[ObjectIdentifier(channel.eventLoop), default: LoopClients(loop: channel.eventLoop)].add(client)
             state.clientCount += 1
             if deflates { state.deflatingCount += 1 }
             if let initial { client.send(initial, completion: Self.recordInitialStats(metrics)) }
@@ -103,7 +122,7 @@ public final class LiveHub: Service, Sendable {
 
     public func remove(_ client: HubClient) {
         state.withLock { state in
-            if state.loops[ObjectIdentifier(client.eventLoop)]?.clients.removeValue(forKey: client.id) != nil {
+            if state.loops[ObjectIdentifier(client.eventLoop)]?.remove(client) == true {
                 state.clientCount -= 1
                 if client.deflates { state.deflatingCount -= 1 }
             }
@@ -138,7 +157,7 @@ public final class LiveHub: Service, Sendable {
                 return
             }
             state.withLock { state in
-                state.pending.append(contentsOf: update.events)
+                state.schedule.append(update.events)
                 if let stats = update.stats { state.stats = (stats, .now) }
             }
             metrics.recordReceived(events: update.events.count)
@@ -146,7 +165,7 @@ public final class LiveHub: Service, Sendable {
             metrics.setSubscribed(true)
             // Events published while we were away are lost to this hub: give every client fresh
             // figures at once rather than at the next heartbeat.
-            Task { await self.broadcastStats(as: .initialStats) }
+            Task { await self.broadcastInitialStats() }
         case .disconnected:
             metrics.setSubscribed(false)
         }
@@ -171,7 +190,7 @@ public final class LiveHub: Service, Sendable {
         }
         // Also when cancelled rather than asked to stop gracefully: admit no one from now on.
         state.withLock { $0.stopping = true }
-        let clients = state.withLock { $0.loops.values.flatMap(\.clients.values) }
+        let clients = state.withLock { $0.loops.values.flatMap(\.all) }
         for client in clients { client.close(.goingAway) }
         // Each session ends (and leaves the hub) once its close handshake is done; the HTTP server
         // stops after the hub, so wait for them, boundedly, or it would close them first (1000).
@@ -184,29 +203,57 @@ public final class LiveHub: Service, Sendable {
 
     private var isStopping: Bool { state.withLock { $0.stopping } || Task.isCancelled }
 
-    /// Self-clocked: the next flush starts `flushInterval` after this one started, and not before
-    /// every event loop has written this one to all its clients. When writing to every client takes
-    /// longer than the interval (many clients on few cores), messages grow and come less often,
-    /// instead of passes queueing up on the event loops and the delay growing without bound.
+    /// Self-clocked: the next step starts its share of `flushInterval` after this one started, and
+    /// not before every event loop has written this one to all its clients. When writing takes
+    /// longer than that (many clients on few cores), messages grow and come less often, instead of
+    /// steps queueing up on the event loops and the delay growing without bound.
     func flushLoop() async {
         while !isStopping {
             let started = ContinuousClock.now
-            await flush()
+            let share = await step()
             liveness.progressed()
-            try? await Task.sleep(until: started + settings.flushInterval)
+            try? await Task.sleep(until: started + settings.flushInterval * share)
         }
     }
 
-    /// Sends every event received since the last flush, in one message; returns once written.
-    func flush() async {
-        let events = state.withLock { state -> [ArraySlice<UInt8>] in
-            defer { state.pending.removeAll(keepingCapacity: true) }
-            return state.pending
+    /// Writes the schedule's next step: to each of its cohorts, every event it has not had, in one
+    /// message, and the latest heartbeat if it has not had it; returns once written, with the share
+    /// of `flushInterval` to wait before the next step.
+    func step() async -> Double {
+        let (step, clients, heartbeat, deflate) = state.withLock { state in
+            (state.schedule.next(clients: state.clientCount), state.clientCount, state.heartbeat, state.deflatingCount > 0)
         }
-        guard let message = HubMessages.events(events) else { return }
-        for pass in broadcast(message, type: events.count == 1 ? .event : .events, events: events.count) {
-            try? await pass.get()
+        let share = BroadcastSchedule.stepShare(clients: clients)
+        guard clients > 0, !step.isEmpty else { return share }
+        let start = ContinuousClock.now
+        var messages = [(message: OutgoingMessage, type: HubMetrics.MessageType, events: Int)?](repeating: nil, count: BroadcastSchedule.cohortCount)
+        for delivery in step.deliveries {
+            guard let encoded = HubMessages.events(delivery.events) else { continue }
+            let message = (outgoing(encoded, deflate: deflate), delivery.events.count == 1 ? HubMetrics.MessageType.event : .events, delivery.events.count)
+            for cohort in delivery.cohorts { messages[cohort] = message }
         }
+        let heartbeatMessage = step.heartbeat ? heartbeat : nil
+        let eventMessages = messages
+        let metrics = metrics
+        let passes = onEachLoop { loopClients in
+            for cohort in step.cohorts {
+                let message = eventMessages[cohort]
+                guard message != nil || heartbeatMessage != nil else { continue }
+                var written = 0
+                var heartbeats = 0
+                for client in loopClients.cohorts[cohort].values {
+                    // Both messages, then one flush: one write to the socket.
+                    if let message, Self.write(message.message, to: client, metrics: metrics) { written += 1 }
+                    if let heartbeatMessage, Self.write(heartbeatMessage, to: client, metrics: metrics) { heartbeats += 1 }
+                    client.flushOnEventLoop()
+                }
+                if let message { metrics.recordSent(message.type, count: written) }
+                metrics.recordSent(.heartbeat, count: heartbeats)
+            }
+            metrics.recordFanout(ContinuousClock.now - start, events: eventMessages.compactMap { $0?.events }.max() ?? 0)
+        }
+        for pass in passes { try? await pass.get() }
+        return share
     }
 
     /// Pings every client once per `interval`, a tenth of them at a time: all at once, 10,000 pings
@@ -221,8 +268,8 @@ public final class LiveHub: Service, Sendable {
             let slice = tick % slices
             tick += 1
             let metrics = metrics
-            onEachLoop { clients in
-                for client in clients where client.id % slices == slice {
+            onEachLoop { loopClients in
+                for client in loopClients.all where client.id % slices == slice {
                     switch client.pingOnEventLoop(ping) {
                     case .sent: client.channel.flush()
                     case .silent: metrics.recordDropped(.silent)
@@ -233,17 +280,25 @@ public final class LiveHub: Service, Sendable {
         }
     }
 
+    /// Every `heartbeatInterval`, fresh figures for a heartbeat that each cohort gets at its next
+    /// step, with its events if it has any: no extra pass over every client.
     func heartbeatLoop() async {
         while !isStopping {
             try? await Task.sleep(for: settings.heartbeatInterval)
             if isStopping { break }
-            await broadcastStats(as: .heartbeat)
+            guard let stats = await currentStats(maximumAge: .zero) else { continue }
+            let message = outgoing(HubMessages.heartbeat(stats), deflate: state.withLock { $0.deflatingCount > 0 })
+            state.withLock { state in
+                state.heartbeat = message
+                state.schedule.heartbeatReady()
+            }
         }
     }
 
-    func broadcastStats(as type: HubMetrics.MessageType) async {
+    /// `initial_stats` to every client at once (after the subscription came back).
+    func broadcastInitialStats() async {
         guard let stats = await currentStats(maximumAge: .zero) else { return }
-        broadcast(type == .heartbeat ? HubMessages.heartbeat(stats) : HubMessages.initialStats(stats), type: type, events: 0)
+        broadcast(HubMessages.initialStats(stats), type: .initialStats, events: 0)
     }
 
     /// The realtime figures: the latest seen if fresh enough, else read from Redis.
@@ -260,6 +315,16 @@ public final class LiveHub: Service, Sendable {
         }
     }
 
+    /// Writes without flushing; true if written. On the client's event loop.
+    private static func write(_ message: OutgoingMessage, to client: HubClient, metrics: HubMetrics) -> Bool {
+        switch client.writeOnEventLoop(message) {
+        case .written: return true
+        case .overflowed: metrics.recordDropped(.slow)
+        case .closed: break
+        }
+        return false
+    }
+
     /// Writes a message to every client: one pass per event loop, on it, flushing each client as it
     /// goes (so that the first clients do not wait for the last).
     @discardableResult
@@ -267,16 +332,11 @@ public final class LiveHub: Service, Sendable {
         let start = ContinuousClock.now
         let message = outgoing(message, deflate: state.withLock { $0.deflatingCount > 0 })
         let metrics = metrics
-        return onEachLoop { clients in
+        return onEachLoop { loopClients in
             var written = 0
-            for client in clients {
-                switch client.writeOnEventLoop(message) {
-                case .written:
-                    written += 1
-                    client.flushOnEventLoop()
-                case .overflowed: metrics.recordDropped(.slow)
-                case .closed: break
-                }
+            for client in loopClients.all where Self.write(message, to: client, metrics: metrics) {
+                written += 1
+                client.flushOnEventLoop()
             }
             metrics.recordSent(type, count: written)
             metrics.recordFanout(ContinuousClock.now - start, events: events)
@@ -285,9 +345,9 @@ public final class LiveHub: Service, Sendable {
 
     /// Runs `pass` over each event loop's clients, on that loop; one future per loop with clients.
     @discardableResult
-    private func onEachLoop(_ pass: @escaping @Sendable (Dictionary<Int, HubClient>.Values) -> Void) -> [EventLoopFuture<Void>] {
+    private func onEachLoop(_ pass: @escaping @Sendable (LoopClients) -> Void) -> [EventLoopFuture<Void>] {
         let groups = state.withLock { Array($0.loops.values) }
-        return groups.filter { !$0.clients.isEmpty }.map { group in group.loop.submit { pass(group.clients.values) } }
+        return groups.filter { !$0.isEmpty }.map { group in group.loop.submit { pass(group) } }
     }
 
     /// A message ready for every client, compressed once if any client takes it compressed.

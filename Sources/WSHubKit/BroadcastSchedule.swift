@@ -1,0 +1,104 @@
+/// Which clients the hub writes to next, and what. Clients are split into `cohortCount` cohorts
+/// (evenly, by the hub), served in turn: each step writes to one cohort (or several, when there are few clients)
+/// every event it has not had yet, in one message encoded once for the whole cohort, plus the
+/// latest heartbeat if the cohort has not had it.
+///
+/// Why cohorts: with 10,000 clients one pass over them all takes longer than the flush interval, so
+/// with a single hub-wide flush an event waited for the next pass to start and then for its client's
+/// turn in it: up to two passes. Served in eight staggered cohorts, it waits for its cohort's next
+/// turn and an eighth of a pass: up to one pass and an eighth, for the same writes (each client still
+/// gets one message per turn, at most one every `flushInterval`). The cost is one message encoding
+/// per step instead of per pass, which is why few clients are served all at once.
+///
+/// A value type with no I/O: the hub keeps it behind its lock and does the writing.
+public struct BroadcastSchedule: Sendable, Equatable {
+    public static let cohortCount = 8
+    /// Below this many clients per cohort, cohorts are served together: a step's writes should cost
+    /// far more than encoding its message (10,000 clients: one cohort per step; 1,000: all at once).
+    public static let minimumClientsPerStep = 1000
+
+    /// Events not yet sent to every cohort; `events[0]` is event number `firstSequence`.
+    private var events: [ArraySlice<UInt8>] = []
+    private var firstSequence = 0
+    /// Per cohort: the number of the first event it has not been sent.
+    private var sentUpTo = [Int](repeating: 0, count: cohortCount)
+    private var heartbeatGeneration = 0
+    private var heartbeatSeen = [Int](repeating: 0, count: cohortCount)
+    private var nextCohort = 0
+
+    public init() {}
+
+    /// Events received from the aggregator, in order.
+    public mutating func append(_ new: some Collection<ArraySlice<UInt8>>) {
+        events.append(contentsOf: new)
+    }
+
+    /// A new heartbeat is ready: every cohort gets it at its next step.
+    public mutating func heartbeatReady() {
+        heartbeatGeneration += 1
+    }
+
+    /// Events waiting for at least one cohort.
+    public var backlog: Int { events.count }
+
+    /// Cohorts served by one step with `clients` connected: 1, 2, 4 or 8 (a divisor of `cohortCount`).
+    public static func cohortsPerStep(clients: Int) -> Int {
+        var steps = cohortCount
+        while steps > 1, clients / steps < minimumClientsPerStep { steps /= 2 }
+        return cohortCount / steps
+    }
+
+    /// The fraction of `flushInterval` to wait between steps, so each cohort's turn comes at most once
+    /// per interval.
+    public static func stepShare(clients: Int) -> Double {
+        Double(cohortsPerStep(clients: clients)) / Double(cohortCount)
+    }
+
+    public struct Step: Sendable, Equatable {
+        /// Events for some of the step's cohorts: one message, encoded once for all of them.
+        public struct Delivery: Sendable, Equatable {
+            public var events: ArraySlice<ArraySlice<UInt8>>
+            public var cohorts: [Int]
+        }
+
+        /// The cohorts written to.
+        public var cohorts: Range<Int>
+        /// One per distinct run of events: cohorts served together last time get the same one. A
+        /// cohort that has had every event is in none.
+        public var deliveries: [Delivery]
+        /// Whether these cohorts get the latest heartbeat.
+        public var heartbeat: Bool
+
+        public var isEmpty: Bool { !heartbeat && deliveries.isEmpty }
+    }
+
+    /// The next step: marks its events and heartbeat as sent to its cohorts, and forgets the events
+    /// every cohort has had.
+    public mutating func next(clients: Int) -> Step {
+        let width = Self.cohortsPerStep(clients: clients)
+        // After the width changed, finish the current group first so groups stay aligned.
+        let cohorts = nextCohort..<((nextCohort / width + 1) * width)
+        nextCohort = cohorts.upperBound % Self.cohortCount
+        let end = firstSequence + events.count
+        var deliveries: [Step.Delivery] = []
+        for cohort in cohorts where sentUpTo[cohort] < end {
+            let from = sentUpTo[cohort] - firstSequence
+            if let i = deliveries.firstIndex(where: { $0.events.startIndex == from }) {
+                deliveries[i].cohorts.append(cohort)
+            } else {
+                deliveries.append(Step.Delivery(events: events[from...], cohorts: [cohort]))
+            }
+        }
+        let step = Step(cohorts: cohorts, deliveries: deliveries, heartbeat: cohorts.contains { heartbeatSeen[$0] < heartbeatGeneration })
+        for cohort in cohorts {
+            sentUpTo[cohort] = end
+            heartbeatSeen[cohort] = heartbeatGeneration
+        }
+        let sentToAll = sentUpTo.min()! - firstSequence
+        if sentToAll > 0 {
+            events.removeFirst(sentToAll)
+            firstSequence += sentToAll
+        }
+        return step
+    }
+}
