@@ -34,15 +34,6 @@ struct WebSocketLoad: AsyncParsableCommand {
     @Option(help: "Origin header of the handshake (none by default)") var origin: String?
     @Option(help: "File created once every connection attempt has finished (for scripts)") var readyFile: String?
     @Option(help: "Event loop threads (default: NIO's singleton group, one per core)") var threads: Int?
-    @Option(help: ArgumentHelp(
-        "Microseconds each event loop sleeps between looks at its sockets, instead of blocking until one is ready (0: block)",
-        discussion: """
-            Dashboards on other machines cost the hub no wake-ups. On one machine, a receiver blocked in epoll_wait \
-            is woken by the hub's write to it, in the hub's time (the loopback device delivers in the sender's \
-            context), once per message per connection. Polling caps the receiver's wake-ups at one per interval \
-            per thread and adds at most the interval to the latency measured.
-            """))
-    var pollInterval = 0
     @Option(help: "Seconds between progress lines on stderr (0: none)") var progress = 10
     @Option(help: "Write every message of the first sampled connection here (arrival, type, events, bytes, latencies)")
     var trace: String?
@@ -55,20 +46,11 @@ struct WebSocketLoad: AsyncParsableCommand {
         guard clients >= 0, stall >= 0, clients + stall > 0 else { throw ValidationError("need at least one connection") }
         guard connectRate > 0, duration >= 0 else { throw ValidationError("--connect-rate must be > 0, --duration >= 0") }
         guard sampled >= 0 else { throw ValidationError("--sampled must be >= 0") }
-        guard (0...100_000).contains(pollInterval) else { throw ValidationError("--poll-interval must be 0…100000 µs") }
     }
 
     func run() async throws {
         let target = try WSTarget(url: url, origin: origin, deflate: deflate)
         let group: any EventLoopGroup = threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
-        if pollInterval > 0 {
-            let sleep = UInt32(pollInterval)
-            for loop in group.makeIterator() {
-                // Due again 50 µs after each run, so the loop sleeps here and waits for its sockets at
-                // most that long (sooner, NIO would run it again before it looks at its sockets).
-                loop.scheduleRepeatedTask(initialDelay: .zero, delay: .microseconds(50)) { _ in usleep(sleep) }
-            }
-        }
         let sampledCount = min(sampled, clients)
         let stride = sampledCount > 0 ? max(1, clients / sampledCount) : Int.max
         func role(_ i: Int) -> WSConn.Role {
