@@ -234,7 +234,9 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "bench/Sources/AnalyticsBench",
-            swiftSettings: swiftSettings
+            // No runtime exclusivity checks in the load clients: they were a tenth of ws-load's CPU
+            // (10,000 connections' handlers), which shares the two cores with the hub it measures.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
 
         // Throwaway Redis servers, free ports, child processes and an HTTP client for the tests.
