@@ -48,6 +48,7 @@ let package = Package(
 
         // glibc's mallopt, for the allocation pattern of large batch replies (see AllocatorTuning).
         .systemLibrary(name: "CMalloc"),
+        .target(name: "CEpoll", path: "bench/Sources/CEpoll"),
 
         // Pure model of the service: events and their validation, time buckets, the Redis key layout,
         // configuration. No I/O.
@@ -220,6 +221,7 @@ let package = Package(
         .executableTarget(
             name: "AnalyticsBench",
             dependencies: [
+                "CEpoll",
                 "AnalyticsCore",
                 "RedisClient",
                 "WSHubKit",

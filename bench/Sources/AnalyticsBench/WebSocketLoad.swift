@@ -41,6 +41,8 @@ struct WebSocketLoad: AsyncParsableCommand {
     var refresh = true
     @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate in the handshake, as browsers do")
     var deflate = true
+    @Flag(inversion: .prefixedNo, help: "Counting connections on a thread and an epoll set of their own instead of NIO (CountingConnections)")
+    var rawCounting = true
 
     func validate() throws {
         guard clients >= 0, stall >= 0, clients + stall > 0 else { throw ValidationError("need at least one connection") }
@@ -62,6 +64,8 @@ struct WebSocketLoad: AsyncParsableCommand {
         // Ramp-up: connections are started on a fixed schedule, in small batches.
         let total = clients + stall
         let rampStart = ContinuousClock.now
+        let counting = rawCounting ? CountingConnections(target: target) : nil
+        counting?.connect(indices: (0..<total).filter { role($0) == .counting }, rampStart: rampStart, connectRate: connectRate)
         let batch = max(1, connectRate / 200)
         var pending: [EventLoopFuture<WSConn>] = []
         pending.reserveCapacity(total)
@@ -74,6 +78,7 @@ struct WebSocketLoad: AsyncParsableCommand {
                     log("ramp-up: \(i) connections started")
                 }
             }
+            if counting != nil, role(i) == .counting { continue }
             let conn = WSConn.open(index: i, role: role(i), target: target, on: group.next(), refresh: refresh)
             if trace != nil, i == 0, sampledCount > 0 { _ = conn.map { $0.trace = [] } }
             pending.append(conn)
@@ -81,8 +86,9 @@ struct WebSocketLoad: AsyncParsableCommand {
         var conns: [WSConn] = []
         conns.reserveCapacity(total)
         for future in pending { conns.append(try await future.get()) }
+        await counting?.connected()
         let rampEnd = ContinuousClock.now
-        let atReady = await snapshot(conns)
+        let atReady = await snapshot(conns, counting)
         let established = atReady.filter { $0.established }.count
         let rampSeconds = seconds(rampEnd - rampStart)
         // Written at once (stdout is buffered when redirected): scripts wait for this line.
@@ -121,7 +127,7 @@ struct WebSocketLoad: AsyncParsableCommand {
                 }
             }
             if progress > 0, ContinuousClock.now - previousAt >= .seconds(progress) {
-                let now = await snapshot(conns)
+                let now = await snapshot(conns, counting)
                 let dt = seconds(ContinuousClock.now - previousAt)
                 let messages = now.reduce(0) { $0 + $1.messages } - previous.reduce(0) { $0 + $1.messages }
                 let bytes = now.reduce(0) { $0 + $1.payloadBytes } - previous.reduce(0) { $0 + $1.payloadBytes }
@@ -133,7 +139,7 @@ struct WebSocketLoad: AsyncParsableCommand {
             }
         }
         let holdSeconds = seconds(ContinuousClock.now - holdStart)
-        let atEnd = await snapshot(conns)
+        let atEnd = await snapshot(conns, counting)
 
         // The stalled connections that still look open read again: whatever the hub queued (and its
         // close frame, if it gave up on them) arrives now.
@@ -145,6 +151,7 @@ struct WebSocketLoad: AsyncParsableCommand {
         }
 
         await closeAll(conns)
+        counting?.closeAll()
         if let trace, let first = conns.first(where: { $0.role == .sampled }) {
             let lines = (try? await first.loop.submit { first.trace ?? [] }.get()) ?? []
             FileManager.default.createFile(atPath: trace, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
@@ -157,8 +164,8 @@ struct WebSocketLoad: AsyncParsableCommand {
         ).print()
     }
 
-    func snapshot(_ conns: [WSConn]) async -> [WSConnSnapshot] {
-        var out: [WSConnSnapshot] = []
+    func snapshot(_ conns: [WSConn], _ counting: CountingConnections? = nil) async -> [WSConnSnapshot] {
+        var out = counting?.snapshots() ?? []
         out.reserveCapacity(conns.count)
         let futures = conns.map { conn in conn.loop.submit { conn.snapshot() } }
         for future in futures { if let s = try? await future.get() { out.append(s) } }
@@ -206,6 +213,36 @@ struct WSTarget: Sendable {
         text += "User-Agent: analytics-bench ws-load\r\n\r\n"
         self.request = ByteBuffer(string: text)
         self.description = url
+    }
+}
+
+/// The hub's answer to the upgrade request, as far as it has arrived.
+enum UpgradeAnswer: Equatable {
+    case incomplete
+    case refused(String)
+    /// `headEnd`: where the frames start; `deflate`: permessage-deflate accepted.
+    case upgraded(headEnd: Int, deflate: Bool)
+
+    /// `bytes`: everything received so far; the head's end is looked for from `searchingFrom` on.
+    static func read(_ bytes: [UInt8], searchingFrom start: Int = 0) -> UpgradeAnswer {
+        var i = max(0, start - 3)
+        var end: Int?
+        while i + 3 < bytes.count {
+            if bytes[i] == 13, bytes[i + 1] == 10, bytes[i + 2] == 13, bytes[i + 3] == 10 {
+                end = i + 4
+                break
+            }
+            i += 1
+        }
+        guard let end else { return bytes.count > 16_384 ? .refused("handshake answer too long") : .incomplete }
+        let head = String(decoding: bytes[..<end], as: UTF8.self)
+        let parts = head.prefix { $0 != "\r" }.split(separator: " ")
+        guard parts.count >= 2, parts[1] == "101" else { return .refused(parts.count >= 2 ? "HTTP \(parts[1])" : "bad HTTP answer") }
+        let lower = head.lowercased()
+        guard lower.contains("\r\nupgrade: websocket"), lower.contains("\r\nsec-websocket-accept:") else {
+            return .refused("101 without the WebSocket headers")
+        }
+        return .upgraded(headEnd: end, deflate: lower.contains("\r\nsec-websocket-extensions: permessage-deflate"))
     }
 }
 
@@ -437,36 +474,21 @@ final class WSLoadHandler: ChannelInboundHandler {
     private var response: [UInt8] = []
     private var handshakeTimeout: Scheduled<Void>?
 
-    // Frame reader state.
-    private var header: [UInt8] = []
-    private var headerLength = 2
-    private var remaining: UInt64 = 0
-    private var inPayload = false
-    private var frameOpcode: UInt8 = 0
-    private var frameFin = false
-    private var messageCompressed = false
+    private var frames: FrameReader
     /// Sampled connections that negotiated permessage-deflate: one zlib stream, kept.
     private lazy var inflater = MessageInflater()
-    private var messageOpcode: UInt8 = 0
-    private var control: [UInt8] = []
-    private var message: [UInt8] = []
-    private var prefix: [UInt8] = []
-    private var messageLength = 0
     private var readWall: Int64 = 0
     private var readMono: UInt64 = 0
     private var closeSent = false
     private var currentSecond: UInt64 = 0
     private var secondCount = 0
 
-    private static let prefixLength = 24
-
     init(conn: WSConn, request: ByteBuffer, upgraded: EventLoopPromise<Void>, refresh: Bool) {
         self.conn = conn
         self.request = request
         self.upgraded = upgraded
         self.refresh = refresh
-        header.reserveCapacity(14)
-        prefix.reserveCapacity(Self.prefixLength)
+        frames = FrameReader(keepsWholeMessages: conn.role == .sampled)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -523,36 +545,24 @@ final class WSLoadHandler: ChannelInboundHandler {
     private func handshake(context: ChannelHandlerContext, buffer: inout ByteBuffer) -> Bool {
         let before = response.count
         response.append(contentsOf: buffer.readableBytesView)
-        let end: Int? = {
-            var i = max(0, before - 3)
-            while i + 3 < response.count {
-                if response[i] == 13, response[i + 1] == 10, response[i + 2] == 13, response[i + 3] == 10 { return i + 4 }
-                i += 1
-            }
-            return nil
-        }()
-        guard let end else {
-            if response.count > 16_384 { fail(context: context, "handshake answer too long") }
+        let end: Int
+        let deflate: Bool
+        switch UpgradeAnswer.read(response, searchingFrom: before) {
+        case .incomplete: return false
+        case .refused(let reason):
+            fail(context: context, reason)
             return false
-        }
-        let head = String(decoding: response[..<end], as: UTF8.self)
-        let statusLine = head.prefix { $0 != "\r" }
-        let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, parts[1] == "101" else {
-            fail(context: context, parts.count >= 2 ? "HTTP \(parts[1])" : "bad HTTP answer")
-            return false
-        }
-        let lower = head.lowercased()
-        guard lower.contains("\r\nupgrade: websocket"), lower.contains("\r\nsec-websocket-accept:") else {
-            fail(context: context, "101 without the WebSocket headers")
-            return false
+        case .upgraded(let headEnd, let deflates):
+            end = headEnd
+            deflate = deflates
         }
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes - (response.count - end))
         response = []
         upgradedDone = true
         handshakeTimeout?.cancel()
         conn.state.established = true
-        conn.state.deflate = lower.contains("\r\nsec-websocket-extensions: permessage-deflate")
+        conn.state.deflate = deflate
+        frames.deflateNegotiated = deflate
         conn.state.connectedAt = readMono
         if conn.role == .stalled {
             conn.state.stalledAt = readMono
@@ -572,69 +582,17 @@ final class WSLoadHandler: ChannelInboundHandler {
     // MARK: frames
 
     private func readFrames(context: ChannelHandlerContext, buffer: inout ByteBuffer) {
-        while buffer.readableBytes > 0 {
-            if !inPayload {
-                let byte = buffer.readInteger(as: UInt8.self)!
-                header.append(byte)
-                if header.count == 2 {
-                    let len7 = header[1] & 0x7F
-                    headerLength = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (header[1] & 0x80 != 0 ? 4 : 0)
+        buffer.withUnsafeReadableBytes { bytes in
+            frames.consume(bytes) { item in
+                switch item {
+                case .message(let opcode, let compressed, let bytes): messageEnded(context: context, opcode: opcode, compressed: compressed, bytes: bytes)
+                case .control(let opcode, let payload): handleControl(context: context, opcode: opcode, payload: payload)
                 }
-                if header.count >= 2, header.count == headerLength { startFrame(context: context) }
-                continue
             }
-            let n = Int(min(UInt64(buffer.readableBytes), remaining))
-            if frameOpcode >= 0x8 {
-                control.append(contentsOf: buffer.readableBytesView.prefix(n))
-            } else {
-                if conn.role == .sampled {
-                    message.append(contentsOf: buffer.readableBytesView.prefix(n))
-                } else if prefix.count < Self.prefixLength {
-                    prefix.append(contentsOf: buffer.readableBytesView.prefix(min(n, Self.prefixLength - prefix.count)))
-                }
-                messageLength += n
-                conn.state.payloadBytes += n
-            }
-            buffer.moveReaderIndex(forwardBy: n)
-            remaining -= UInt64(n)
-            if remaining == 0 { endFrame(context: context) }
         }
-    }
-
-    private func startFrame(context: ChannelHandlerContext) {
-        frameFin = header[0] & 0x80 != 0
-        frameOpcode = header[0] & 0x0F
-        let len7 = header[1] & 0x7F
-        if header[1] & 0x80 != 0 { conn.state.protocolErrors += 1 }  // a server must not mask
-        switch len7 {
-        case 126: remaining = UInt64(header[2]) << 8 | UInt64(header[3])
-        case 127: remaining = header[2..<10].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        default: remaining = UInt64(len7)
-        }
-        if frameOpcode != 0, frameOpcode < 0x8 {
-            messageOpcode = frameOpcode
-            messageLength = 0
-            messageCompressed = header[0] & 0x40 != 0
-            if messageCompressed, !conn.state.deflate { conn.state.protocolErrors += 1 }  // RSV1 not negotiated
-        } else if header[0] & 0x70 != 0 {
-            conn.state.protocolErrors += 1  // RSV bits belong on a message's first frame only
-        }
-        inPayload = true
-        if remaining == 0 { endFrame(context: context) }
-    }
-
-    private func endFrame(context: ChannelHandlerContext) {
-        inPayload = false
-        header.removeAll(keepingCapacity: true)
-        headerLength = 2
-        if frameOpcode >= 0x8 {
-            handleControl(context: context, opcode: frameOpcode, payload: control)
-            control.removeAll(keepingCapacity: true)
-        } else if frameFin {
-            messageEnded(context: context)
-            message.removeAll(keepingCapacity: true)
-            prefix.removeAll(keepingCapacity: true)
-        }
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        conn.state.payloadBytes = frames.payloadBytes
+        conn.state.protocolErrors += frames.takeProtocolErrors()
     }
 
     private func handleControl(context: ChannelHandlerContext, opcode: UInt8, payload: [UInt8]) {
@@ -663,27 +621,20 @@ final class WSLoadHandler: ChannelInboundHandler {
         }
     }
 
-    private func messageEnded(context: ChannelHandlerContext) {
+    private func messageEnded(context: ChannelHandlerContext, opcode: UInt8, compressed: Bool, bytes: [UInt8]) {
+        guard conn.role == .sampled else {
+            conn.state.countUnparsed(compressed: compressed, prefix: bytes, at: readMono)
+            return
+        }
         conn.state.messages += 1
-        let isEventMessage: Bool
-        if conn.role == .sampled {
-            isEventMessage = sampledMessage(context: context)
-        } else {
-            let type = messageCompressed ? .compressed : HubMessageType(prefix: prefix)
-            conn.state.byType[type.rawValue] += 1
-            if conn.state.firstType == nil { conn.state.firstType = type }
-            isEventMessage = type == .event || type == .events
-        }
-        if isEventMessage {
-            if conn.state.firstEventMessageAt == nil { conn.state.firstEventMessageAt = readMono }
-            conn.state.lastEventMessageAt = readMono
-        }
+        if sampledMessage(context: context, opcode: opcode, compressed: compressed, message: bytes) { conn.state.eventMessage(at: readMono) }
     }
 
     /// Full parse of a sampled connection's message; true if it carried events.
-    private func sampledMessage(context: ChannelHandlerContext) -> Bool {
+    private func sampledMessage(context: ChannelHandlerContext, opcode: UInt8, compressed: Bool, message: [UInt8]) -> Bool {
+        var message = message
         conn.messageWindow.add(readMono)
-        if messageCompressed {
+        if compressed {
             guard let inflated = inflater.inflate(ByteBuffer(bytes: message), maximumSize: 64 << 20) else {
                 conn.state.parseErrors += 1
                 conn.state.byType[HubMessageType.other.rawValue] += 1
@@ -693,7 +644,7 @@ final class WSLoadHandler: ChannelInboundHandler {
             conn.state.inflatedBytes += inflated.readableBytes
             message = Array(inflated.readableBytesView)
         }
-        guard messageOpcode == 0x1, let parsed = try? HubMessageParser.parse(message) else {
+        guard opcode == 0x1, let parsed = try? HubMessageParser.parse(message) else {
             conn.state.parseErrors += 1
             conn.state.byType[HubMessageType.other.rawValue] += 1
             return false
