@@ -164,6 +164,8 @@ public struct AnalyticsConfiguration: Sendable {
     public var wsPingSeconds = 10
     /// Messages queued for one WebSocket client before it counts as too slow and is closed.
     public var wsClientQueue = 64
+    /// Clients per cohort below which the hub serves its cohorts together (see `BroadcastSchedule`).
+    public var wsCohortClients = 1000
     /// Most WebSocket clients one hub serves at once.
     public var wsMaxConnections = 20_000
     /// Origins allowed to open a WebSocket (`https://site.example`); empty: any.
@@ -222,6 +224,12 @@ public struct AnalyticsConfiguration: Sendable {
         .init(name: "ANALYTICS_WS_CLIENT_QUEUE", flag: "--ws-client-queue", meaning: "messages queued for one WebSocket client before it is closed as too slow") {
             c, v throws(ConfigurationError) in
             c.wsClientQueue = try integer("ANALYTICS_WS_CLIENT_QUEUE", v, in: 1...100_000)
+        },
+        .init(
+            name: "ANALYTICS_WS_COHORT_CLIENTS", flag: "--ws-cohort-clients",
+            meaning: "clients per cohort below which the hub writes to its 8 cohorts together rather than in turn"
+        ) { c, v throws(ConfigurationError) in
+            c.wsCohortClients = try integer("ANALYTICS_WS_COHORT_CLIENTS", v, in: 1...1_000_000)
         },
         .init(name: "ANALYTICS_WS_MAX_CONNECTIONS", flag: "--ws-max-connections", meaning: "most WebSocket clients one hub serves at once") {
             c, v throws(ConfigurationError) in

@@ -15,7 +15,8 @@ public struct BroadcastSchedule: Sendable, Equatable {
     public static let cohortCount = 8
     /// Below this many clients per cohort, cohorts are served together: a step's writes should cost
     /// far more than encoding its message (10,000 clients: one cohort per step; 1,000: all at once).
-    public static let minimumClientsPerStep = 1000
+    public let minimumClientsPerStep: Int
+    public static let defaultMinimumClientsPerStep = 1000
 
     /// Events not yet sent to every cohort; `events[0]` is event number `firstSequence`.
     private var events: [ArraySlice<UInt8>] = []
@@ -26,7 +27,9 @@ public struct BroadcastSchedule: Sendable, Equatable {
     private var heartbeatSeen = [Int](repeating: 0, count: cohortCount)
     private var nextCohort = 0
 
-    public init() {}
+    public init(minimumClientsPerStep: Int = defaultMinimumClientsPerStep) {
+        self.minimumClientsPerStep = max(1, minimumClientsPerStep)
+    }
 
     /// Events received from the aggregator, in order.
     public mutating func append(_ new: some Collection<ArraySlice<UInt8>>) {
@@ -42,16 +45,16 @@ public struct BroadcastSchedule: Sendable, Equatable {
     public var backlog: Int { events.count }
 
     /// Cohorts served by one step with `clients` connected: 1, 2, 4 or 8 (a divisor of `cohortCount`).
-    public static func cohortsPerStep(clients: Int) -> Int {
-        var steps = cohortCount
+    public func cohortsPerStep(clients: Int) -> Int {
+        var steps = Self.cohortCount
         while steps > 1, clients / steps < minimumClientsPerStep { steps /= 2 }
-        return cohortCount / steps
+        return Self.cohortCount / steps
     }
 
     /// The fraction of `flushInterval` to wait between steps, so each cohort's turn comes at most once
     /// per interval.
-    public static func stepShare(clients: Int) -> Double {
-        Double(cohortsPerStep(clients: clients)) / Double(cohortCount)
+    public func stepShare(clients: Int) -> Double {
+        Double(cohortsPerStep(clients: clients)) / Double(Self.cohortCount)
     }
 
     public struct Step: Sendable, Equatable {
@@ -75,7 +78,7 @@ public struct BroadcastSchedule: Sendable, Equatable {
     /// The next step: marks its events and heartbeat as sent to its cohorts, and forgets the events
     /// every cohort has had.
     public mutating func next(clients: Int) -> Step {
-        let width = Self.cohortsPerStep(clients: clients)
+        let width = cohortsPerStep(clients: clients)
         // After the width changed, finish the current group first so groups stay aligned.
         let cohorts = nextCohort..<((nextCohort / width + 1) * width)
         nextCohort = cohorts.upperBound % Self.cohortCount

@@ -17,6 +17,8 @@ public final class LiveHub: Service, Sendable {
     public struct Settings: Sendable {
         public var maximumConnections: Int
         public var clientQueueCapacity = 64
+        /// See `BroadcastSchedule.minimumClientsPerStep`.
+        public var minimumClientsPerStep = BroadcastSchedule.defaultMinimumClientsPerStep
         /// 125 ms between a cohort's turns: at most 8 event messages a second, leaving room for a
         /// heartbeat and for network jitter (two messages sent 110 ms apart can arrive closer) under
         /// 10 a second.
@@ -59,7 +61,7 @@ public final class LiveHub: Service, Sendable {
         /// Clients that negotiated permessage-deflate: messages are compressed only if there are any.
         var deflatingCount = 0
         var nextID = 0
-        var schedule = BroadcastSchedule()
+        var schedule: BroadcastSchedule
         /// The latest heartbeat, for the cohorts that have not had it (see `BroadcastSchedule`).
         var heartbeat: OutgoingMessage?
         var stats: (bytes: [UInt8], at: ContinuousClock.Instant)?
@@ -72,12 +74,13 @@ public final class LiveHub: Service, Sendable {
     let logger: Logger
     /// Progressed by every flush: `/healthz` fails when the loop stops (and with it the watchdog).
     public let liveness = Liveness(notifier: nil)
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     /// Compresses each message once for the clients that negotiated permessage-deflate.
     private let deflater = Mutex(MessageDeflater())
 
     public init(settings: Settings, statsReader: StatsReader, metrics: HubMetrics, logger: Logger) {
         self.settings = settings
+        self.state = Mutex(State(schedule: BroadcastSchedule(minimumClientsPerStep: settings.minimumClientsPerStep)))
         self.statsReader = statsReader
         self.metrics = metrics
         self.logger = logger
@@ -220,10 +223,12 @@ public final class LiveHub: Service, Sendable {
     /// message, and the latest heartbeat if it has not had it; returns once written, with the share
     /// of `flushInterval` to wait before the next step.
     func step() async -> Double {
-        let (step, clients, heartbeat, deflate) = state.withLock { state in
-            (state.schedule.next(clients: state.clientCount), state.clientCount, state.heartbeat, state.deflatingCount > 0)
+        let (step, share, clients, heartbeat, deflate) = state.withLock { state in
+            (
+                state.schedule.next(clients: state.clientCount), state.schedule.stepShare(clients: state.clientCount), state.clientCount,
+                state.heartbeat, state.deflatingCount > 0
+            )
         }
-        let share = BroadcastSchedule.stepShare(clients: clients)
         guard clients > 0, !step.isEmpty else { return share }
         let start = ContinuousClock.now
         var messages = [(message: OutgoingMessage, type: HubMetrics.MessageType, events: Int)?](repeating: nil, count: BroadcastSchedule.cohortCount)

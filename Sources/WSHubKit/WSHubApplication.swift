@@ -31,6 +31,7 @@ public struct WSHubApplication {
         }
         var settings = LiveHub.Settings(maximumConnections: configuration.wsMaxConnections)
         settings.clientQueueCapacity = configuration.wsClientQueue
+        settings.minimumClientsPerStep = configuration.wsCohortClients
         settings.pingInterval = configuration.wsPingSeconds > 0 ? .seconds(configuration.wsPingSeconds) : nil
         let hub = LiveHub(
             settings: settings,

@@ -8,15 +8,19 @@ struct BroadcastScheduleTests {
     static func numbers(_ events: ArraySlice<ArraySlice<UInt8>>) -> [Int] { events.map { Int(String(decoding: $0, as: UTF8.self))! } }
 
     @Test func fewClientsAreServedAllAtOnceManyInEightTurns() {
-        #expect(BroadcastSchedule.cohortsPerStep(clients: 0) == 8)
-        #expect(BroadcastSchedule.cohortsPerStep(clients: 1_000) == 8)
-        #expect(BroadcastSchedule.cohortsPerStep(clients: 1_999) == 8)
-        #expect(BroadcastSchedule.cohortsPerStep(clients: 2_000) == 4)
-        #expect(BroadcastSchedule.cohortsPerStep(clients: 4_000) == 2)
-        #expect(BroadcastSchedule.cohortsPerStep(clients: 8_000) == 1)
-        #expect(BroadcastSchedule.cohortsPerStep(clients: 10_000) == 1)
-        #expect(BroadcastSchedule.stepShare(clients: 10_000) == 0.125)
-        #expect(BroadcastSchedule.stepShare(clients: 10) == 1)
+        let schedule = BroadcastSchedule()
+        #expect(schedule.cohortsPerStep(clients: 0) == 8)
+        #expect(schedule.cohortsPerStep(clients: 1_000) == 8)
+        #expect(schedule.cohortsPerStep(clients: 1_999) == 8)
+        #expect(schedule.cohortsPerStep(clients: 2_000) == 4)
+        #expect(schedule.cohortsPerStep(clients: 4_000) == 2)
+        #expect(schedule.cohortsPerStep(clients: 8_000) == 1)
+        #expect(schedule.cohortsPerStep(clients: 10_000) == 1)
+        #expect(schedule.stepShare(clients: 10_000) == 0.125)
+        #expect(schedule.stepShare(clients: 10) == 1)
+        // Tuned down (ANALYTICS_WS_COHORT_CLIENTS=1): 16 clients already get eight turns.
+        #expect(BroadcastSchedule(minimumClientsPerStep: 1).cohortsPerStep(clients: 16) == 1)
+        #expect(BroadcastSchedule(minimumClientsPerStep: 1).cohortsPerStep(clients: 4) == 2)
     }
 
     @Test func eachCohortGetsWhatItHasNotHadAndTheBacklogIsForgottenOnceAllHaveIt() {

@@ -125,6 +125,45 @@ struct HubIntegrationTests {
         }
     }
 
+    /// Served in turn (cohorts tuned down to one client per loop each): every client still gets
+    /// every event exactly once and in order, at most 10 messages a second, and heartbeats; and the
+    /// cohorts really are served at different moments (their messages split the events differently).
+    @Test func clientsServedInTurnGetEveryEventOnceInOrder() async throws {
+        let h = try await Harness()
+        defer { Task { await h.shutdown() } }
+        let port = try await h.startHub(["ANALYTICS_WS_COHORT_CLIENTS": "1"])
+        let clients = (0..<16).map { WebSocketTestClient(url: h.url(port), deflate: $0 % 2 == 0) }
+        #expect(await eventually { clients.allSatisfy { !$0.messages(ofType: "initial_stats").isEmpty } })
+        let start = EpochClock.milliseconds()
+        for batch in 0..<60 {
+            try await h.publish(events: (0..<5).map { ("click", start + Int64(batch * 5 + $0)) })
+            try await Task.sleep(for: .milliseconds(15))
+        }
+        /// Each event message's events, as their numbers (timestamp − start).
+        func eventRuns(_ client: WebSocketTestClient) -> [[Int64]] {
+            client.messages.compactMap { message -> [Int64]? in
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(message.text.utf8))) as? [String: Any] else { return nil }
+                let events: [[String: Any]]
+                switch object["type"] as? String {
+                case "event": events = [object["data"] as? [String: Any] ?? [:]]
+                case "events": events = object["data"] as? [[String: Any]] ?? []
+                default: return nil
+                }
+                return events.map { (($0["timestamp"] as? NSNumber)?.int64Value ?? -1) - start }
+            }
+        }
+        #expect(await eventually { clients.allSatisfy { eventRuns($0).joined().count >= 300 } })
+        for client in clients {
+            #expect(Array(eventRuns(client).joined()) == Array(0..<300))
+            let messages = client.messages
+            for message in messages {
+                #expect(messages.filter { $0.at >= message.at && $0.at < message.at + .seconds(1) }.count <= 10)
+            }
+        }
+        #expect(Set(clients.map { eventRuns($0).map(\.count) }).count > 1, "every client's messages split the events the same way")
+        #expect(await eventually(timeout: .seconds(8)) { clients.allSatisfy { !$0.messages(ofType: "heartbeat").isEmpty } })
+    }
+
     @Test func aDeflatingDashboardGetsCompressedMessagesAndIsUnderstoodWhenItCompresses() async throws {
         let h = try await Harness()
         defer { Task { await h.shutdown() } }
