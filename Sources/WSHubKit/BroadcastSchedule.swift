@@ -25,6 +25,8 @@ public struct BroadcastSchedule: Sendable, Equatable {
     private var sentUpTo = [Int](repeating: 0, count: cohortCount)
     private var heartbeatGeneration = 0
     private var heartbeatSeen = [Int](repeating: 0, count: cohortCount)
+    /// Per cohort: when its last turn started (nil: never).
+    private var lastTurn = [ContinuousClock.Instant?](repeating: nil, count: cohortCount)
     private var nextCohort = 0
 
     public init(minimumClientsPerStep: Int = defaultMinimumClientsPerStep) {
@@ -69,18 +71,26 @@ public struct BroadcastSchedule: Sendable, Equatable {
         /// One per distinct run of events: cohorts served together last time get the same one. A
         /// cohort that has had every event is in none.
         public var deliveries: [Delivery]
-        /// Whether these cohorts get the latest heartbeat.
-        public var heartbeat: Bool
+        /// The cohorts that get the latest heartbeat (those of the step that have not had it).
+        public var heartbeatCohorts: [Int]
 
-        public var isEmpty: Bool { !heartbeat && deliveries.isEmpty }
+        public var isEmpty: Bool { heartbeatCohorts.isEmpty && deliveries.isEmpty }
     }
 
-    /// The next step: marks its events and heartbeat as sent to its cohorts, and forgets the events
-    /// every cohort has had.
-    public mutating func next(clients: Int) -> Step {
+    public enum Turn: Sendable, Equatable {
+        case step(Step)
+        /// A cohort of the next step had its last turn less than the spacing ago (the number of
+        /// clients changed and with it how cohorts are grouped): ask again then.
+        case wait(until: ContinuousClock.Instant)
+    }
+
+    /// The next step, unless one of its cohorts had a turn less than `spacing` before `now`: marks
+    /// its events and heartbeat as sent to its cohorts, and forgets the events every cohort has had.
+    public mutating func next(clients: Int, at now: ContinuousClock.Instant, spacing: Duration) -> Turn {
         let width = cohortsPerStep(clients: clients)
         // After the width changed, finish the current group first so groups stay aligned.
         let cohorts = nextCohort..<((nextCohort / width + 1) * width)
+        if let due = cohorts.compactMap({ lastTurn[$0].map { $0 + spacing } }).max(), due > now { return .wait(until: due) }
         nextCohort = cohorts.upperBound % Self.cohortCount
         let end = firstSequence + events.count
         var deliveries: [Step.Delivery] = []
@@ -92,16 +102,17 @@ public struct BroadcastSchedule: Sendable, Equatable {
                 deliveries.append(Step.Delivery(events: events[from...], cohorts: [cohort]))
             }
         }
-        let step = Step(cohorts: cohorts, deliveries: deliveries, heartbeat: cohorts.contains { heartbeatSeen[$0] < heartbeatGeneration })
+        let step = Step(cohorts: cohorts, deliveries: deliveries, heartbeatCohorts: cohorts.filter { heartbeatSeen[$0] < heartbeatGeneration })
         for cohort in cohorts {
             sentUpTo[cohort] = end
             heartbeatSeen[cohort] = heartbeatGeneration
+            lastTurn[cohort] = now
         }
         let sentToAll = sentUpTo.min()! - firstSequence
         if sentToAll > 0 {
             events.removeFirst(sentToAll)
             firstSequence += sentToAll
         }
-        return step
+        return .step(step)
     }
 }

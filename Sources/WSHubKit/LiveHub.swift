@@ -42,15 +42,19 @@ public final class LiveHub: Service, Sendable {
 
         var isEmpty: Bool { cohorts.allSatisfy(\.isEmpty) }
 
-        /// Into its smallest cohort: every cohort has its share of every event loop, so that each
-        /// step keeps all the loops busy (by id, cohorts would follow the loops' round robin).
-        mutating func add(_ client: HubClient) {
-            let smallest = cohorts.indices.min { cohorts[$0].count < cohorts[$1].count }!
+        /// Into this loop's smallest cohort, the smallest hub-wide (`hubSizes`) among equals: every
+        /// cohort has its share of every event loop, so that each step keeps all the loops busy (by
+        /// id, cohorts would follow the loops' round robin), and the cohorts stay even hub-wide.
+        /// Returns the cohort.
+        mutating func add(_ client: HubClient, hubSizes: [Int]) -> Int {
+            let smallest = cohorts.indices.min { (cohorts[$0].count, hubSizes[$0]) < (cohorts[$1].count, hubSizes[$1]) }!
             cohorts[smallest][client.id] = client
+            return smallest
         }
 
-        mutating func remove(_ client: HubClient) -> Bool {
-            cohorts.indices.contains { cohorts[$0].removeValue(forKey: client.id) != nil }
+        /// The cohort it was in, if it was here.
+        mutating func remove(_ client: HubClient) -> Int? {
+            cohorts.indices.first { cohorts[$0].removeValue(forKey: client.id) != nil }
         }
         var all: FlattenSequence<[Dictionary<Int, HubClient>.Values]> { cohorts.map(\.values).joined() }
     }
@@ -58,6 +62,8 @@ public final class LiveHub: Service, Sendable {
     private struct State {
         var loops: [ObjectIdentifier: LoopClients] = [:]
         var clientCount = 0
+        /// Clients per cohort, hub-wide.
+        var cohortSizes = [Int](repeating: 0, count: BroadcastSchedule.cohortCount)
         /// Clients that negotiated permessage-deflate: messages are compressed only if there are any.
         var deflatingCount = 0
         var nextID = 0
@@ -113,7 +119,9 @@ public final class LiveHub: Service, Sendable {
             let client = HubClient(
                 id: state.nextID, capacity: settings.clientQueueCapacity, channel: channel, deflates: deflates,
                 closeConnection: closeConnection)
-            state.loops[ObjectIdentifier(channel.eventLoop), default: LoopClients(loop: channel.eventLoop)].add(client)
+            let cohort = state.loops[ObjectIdentifier(channel.eventLoop), default: LoopClients(loop: channel.eventLoop)]
+                .add(client, hubSizes: state.cohortSizes)
+            state.cohortSizes[cohort] += 1
             state.clientCount += 1
             if deflates { state.deflatingCount += 1 }
             if let initial { client.send(initial, completion: Self.recordInitialStats(metrics)) }
@@ -125,7 +133,8 @@ public final class LiveHub: Service, Sendable {
 
     public func remove(_ client: HubClient) {
         state.withLock { state in
-            if state.loops[ObjectIdentifier(client.eventLoop)]?.remove(client) == true {
+            if let cohort = state.loops[ObjectIdentifier(client.eventLoop)]?.remove(client) {
+                state.cohortSizes[cohort] -= 1
                 state.clientCount -= 1
                 if client.deflates { state.deflatingCount -= 1 }
             }
@@ -213,23 +222,26 @@ public final class LiveHub: Service, Sendable {
     func flushLoop() async {
         while !isStopping {
             let started = ContinuousClock.now
-            let share = await step()
-            liveness.progressed()
-            try? await Task.sleep(until: started + settings.flushInterval * share)
+            let (turn, share, clients, heartbeat, deflate) = state.withLock { state in
+                (
+                    state.schedule.next(clients: state.clientCount, at: started, spacing: settings.flushInterval),
+                    state.schedule.stepShare(clients: state.clientCount), state.clientCount, state.heartbeat, state.deflatingCount > 0
+                )
+            }
+            switch turn {
+            case .wait(let until):
+                try? await Task.sleep(until: until)
+            case .step(let step):
+                if clients > 0, !step.isEmpty { await write(step, heartbeat: heartbeat, deflate: deflate) }
+                liveness.progressed()
+                try? await Task.sleep(until: started + settings.flushInterval * share)
+            }
         }
     }
 
-    /// Writes the schedule's next step: to each of its cohorts, every event it has not had, in one
-    /// message, and the latest heartbeat if it has not had it; returns once written, with the share
-    /// of `flushInterval` to wait before the next step.
-    func step() async -> Double {
-        let (step, share, clients, heartbeat, deflate) = state.withLock { state in
-            (
-                state.schedule.next(clients: state.clientCount), state.schedule.stepShare(clients: state.clientCount), state.clientCount,
-                state.heartbeat, state.deflatingCount > 0
-            )
-        }
-        guard clients > 0, !step.isEmpty else { return share }
+    /// Writes a step of the schedule: to each of its cohorts, every event it has not had, in one
+    /// message, and the latest heartbeat if it has not had it; returns once written.
+    func write(_ step: BroadcastSchedule.Step, heartbeat: OutgoingMessage?, deflate: Bool) async {
         let start = ContinuousClock.now
         var messages = [(message: OutgoingMessage, type: HubMetrics.MessageType, events: Int)?](repeating: nil, count: BroadcastSchedule.cohortCount)
         for delivery in step.deliveries {
@@ -237,12 +249,15 @@ public final class LiveHub: Service, Sendable {
             let message = (outgoing(encoded, deflate: deflate), delivery.events.count == 1 ? HubMetrics.MessageType.event : .events, delivery.events.count)
             for cohort in delivery.cohorts { messages[cohort] = message }
         }
-        let heartbeatMessage = step.heartbeat ? heartbeat : nil
+        var heartbeats = [OutgoingMessage?](repeating: nil, count: BroadcastSchedule.cohortCount)
+        for cohort in step.heartbeatCohorts { heartbeats[cohort] = heartbeat }
         let eventMessages = messages
+        let heartbeatMessages = heartbeats
         let metrics = metrics
         let passes = onEachLoop { loopClients in
             for cohort in step.cohorts {
                 let message = eventMessages[cohort]
+                let heartbeatMessage = heartbeatMessages[cohort]
                 guard message != nil || heartbeatMessage != nil else { continue }
                 var written = 0
                 var heartbeats = 0
@@ -258,7 +273,6 @@ public final class LiveHub: Service, Sendable {
             metrics.recordFanout(ContinuousClock.now - start, events: eventMessages.compactMap { $0?.events }.max() ?? 0)
         }
         for pass in passes { try? await pass.get() }
-        return share
     }
 
     /// Pings every client once per `interval`, a tenth of them at a time: all at once, 10,000 pings

@@ -70,17 +70,52 @@ struct BroadcastScheduleTests {
         #expect(together.deliveries.map(\.cohorts) == [Array(0..<8)])
     }
 
-    @Test func everyCohortGetsEachHeartbeatOnce() {
+    /// Also when cohorts are regrouped between turns (clients come and go): only the cohorts of a
+    /// step that have not had the heartbeat get it.
+    @Test(arguments: [10_000, 7_999, 3_000])
+    func everyCohortGetsEachHeartbeatOnce(clientsAfter: Int) {
         var schedule = BroadcastSchedule()
-        #expect(!schedule.next(clients: 10_000).heartbeat)
+        // Cohort 0 has its turn before the heartbeat is ready, cohort 1 after; then regrouped, 0 and
+        // 1 go together, and only 0 may get it.
+        #expect(schedule.next(clients: 10_000).heartbeatCohorts.isEmpty)
         schedule.heartbeatReady()
         var got = [Int](repeating: 0, count: 8)
-        for _ in 0..<24 {
-            let step = schedule.next(clients: 10_000)
-            if step.heartbeat { for cohort in step.cohorts { got[cohort] += 1 } }
+        for turn in 0..<24 {
+            let step = schedule.next(clients: turn < 1 ? 10_000 : clientsAfter)
+            for cohort in step.heartbeatCohorts {
+                #expect(step.cohorts.contains(cohort))
+                got[cohort] += 1
+            }
         }
         #expect(got == [Int](repeating: 1, count: 8))
     }
+
+    @Test func aCohortsTurnsAreAFlushIntervalApartEvenWhenCohortsAreRegrouped() throws {
+        var schedule = BroadcastSchedule()
+        let spacing = Duration.milliseconds(125)
+        let t0 = ContinuousClock.now
+        func at(_ ms: Int) -> ContinuousClock.Instant { t0 + .milliseconds(ms) }
+        // 10,000 clients: one cohort every 15 ms; cohort 0 is due again 125 ms after its turn.
+        for cohort in 0..<8 {
+            guard case .step(let step) = schedule.next(clients: 10_000, at: at(cohort * 15), spacing: spacing) else {
+                Issue.record("turn \(cohort) held back")
+                return
+            }
+            #expect(step.cohorts == cohort..<(cohort + 1))
+        }
+        #expect(schedule.next(clients: 10_000, at: at(120), spacing: spacing) == .wait(until: at(125)))
+        guard case .step = schedule.next(clients: 10_000, at: at(125), spacing: spacing) else { throw ScheduleError.heldBack }
+        // Down to 100 clients: cohorts 1…7 go together, once cohort 7's turn (at 105 ms) is 125 ms old.
+        #expect(schedule.next(clients: 100, at: at(140), spacing: spacing) == .wait(until: at(230)))
+        guard case .step(let rest) = schedule.next(clients: 100, at: at(230), spacing: spacing) else { throw ScheduleError.heldBack }
+        #expect(rest.cohorts == 1..<8)
+        // Then all eight, once cohorts 1…7 had their 125 ms (cohort 0's turn was at 125 ms).
+        #expect(schedule.next(clients: 100, at: at(300), spacing: spacing) == .wait(until: at(355)))
+        guard case .step(let all) = schedule.next(clients: 100, at: at(355), spacing: spacing) else { throw ScheduleError.heldBack }
+        #expect(all.cohorts == 0..<8)
+    }
+
+    enum ScheduleError: Error { case heldBack }
 
     /// Whatever the arrivals and the number of clients, every cohort gets every event exactly once,
     /// in order, and nothing stays behind once every cohort has had a turn.
@@ -95,12 +130,23 @@ struct BroadcastScheduleTests {
         var schedule = BroadcastSchedule()
         var received = [[Int]](repeating: [], count: 8)
         var sent = 0
-        for _ in 0..<500 {
+        // Turns asked for every 5 to 40 ms; a cohort's turns never less than 125 ms apart.
+        let spacing = Duration.milliseconds(125)
+        var now = ContinuousClock.now
+        var lastTurn = [ContinuousClock.Instant?](repeating: nil, count: 8)
+        var steps = 0
+        while steps < 500 {
+            now += .milliseconds(5 + draw(36))
             let arrivals = draw(4)
             schedule.append((sent..<(sent + arrivals)).map(Self.event))
             sent += arrivals
             let clients = [10, 1_500, 3_000, 5_000, 10_000][draw(5)]
-            let step = schedule.next(clients: clients)
+            guard case .step(let step) = schedule.next(clients: clients, at: now, spacing: spacing) else { continue }
+            steps += 1
+            for cohort in step.cohorts {
+                if let last = lastTurn[cohort] { #expect(now - last >= spacing) }
+                lastTurn[cohort] = now
+            }
             for delivery in step.deliveries {
                 #expect(delivery.cohorts.allSatisfy(step.cohorts.contains))
                 for cohort in delivery.cohorts { received[cohort] += Self.numbers(delivery.events) }
@@ -113,5 +159,14 @@ struct BroadcastScheduleTests {
         }
         #expect(received == [[Int]](repeating: Array(0..<sent), count: 8))
         #expect(schedule.backlog == 0)
+    }
+}
+
+extension BroadcastSchedule {
+    /// The next step, whenever its cohorts last had a turn (no spacing, and later than any time a test
+    /// made up).
+    mutating func next(clients: Int) -> Step {
+        guard case .step(let step) = next(clients: clients, at: .now + .seconds(86_400), spacing: .zero) else { fatalError("no spacing, no wait") }
+        return step
     }
 }
