@@ -56,6 +56,7 @@ public final class LiveHub: Service, Sendable {
         mutating func remove(_ client: HubClient) -> Int? {
             cohorts.indices.first { cohorts[$0].removeValue(forKey: client.id) != nil }
         }
+
         var all: FlattenSequence<[Dictionary<Int, HubClient>.Values]> { cohorts.map(\.values).joined() }
     }
 
@@ -263,12 +264,14 @@ public final class LiveHub: Service, Sendable {
                 var heartbeats = 0
                 for client in loopClients.cohorts[cohort].values {
                     // Both messages, then one flush: one write to the socket.
-                    if let message, Self.write(message.message, to: client, metrics: metrics) { written += 1 }
-                    if let heartbeatMessage, Self.write(heartbeatMessage, to: client, metrics: metrics) { heartbeats += 1 }
-                    client.flushOnEventLoop()
+                    let wroteEvents = message.map { Self.write($0.message, to: client, metrics: metrics) } ?? false
+                    let wroteHeartbeat = heartbeatMessage.map { Self.write($0, to: client, metrics: metrics) } ?? false
+                    if wroteEvents { written += 1 }
+                    if wroteHeartbeat { heartbeats += 1 }
+                    if wroteEvents || wroteHeartbeat { client.flushOnEventLoop() }
                 }
                 if let message { metrics.recordSent(message.type, count: written) }
-                metrics.recordSent(.heartbeat, count: heartbeats)
+                if heartbeats > 0 { metrics.recordSent(.heartbeat, count: heartbeats) }
             }
             metrics.recordFanout(ContinuousClock.now - start, events: eventMessages.compactMap { $0?.events }.max() ?? 0)
         }
