@@ -61,7 +61,7 @@ final class CountingConnections: Sendable {
             for index in indices {
                 let due = rampStart + .seconds(Double(index) / Double(connectRate))
                 let wait = due - .now
-                if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18) }
+                if wait > .zero { Thread.sleep(forTimeInterval: seconds(wait)) }
                 open(index: index)
             }
             state.withLock { $0.connecting = false }
