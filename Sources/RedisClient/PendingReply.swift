@@ -1,20 +1,36 @@
 import Synchronization
 
+/// What receives the replies of one request, on the client's worker thread or its deadline reaper.
+public typealias RedisReplyHandler = @Sendable (Result<[RedisValue], any Error>) -> Void
+
 /// The answer to one request, given exactly once by whoever gets there first: the worker with the
 /// replies, or the deadline reaper with a timeout. Tracks whether the request was written, so a
 /// timeout says truthfully whether the commands may have run.
 final class PendingReply: Sendable {
+    /// A task awaiting the replies, or a handler called with them.
+    enum Receiver: Sendable {
+        case continuation(CheckedContinuation<[RedisValue], any Error>)
+        case handler(RedisReplyHandler)
+
+        func deliver(_ result: Result<[RedisValue], any Error>) {
+            switch self {
+            case .continuation(let c): c.resume(with: result)
+            case .handler(let h): h(result)
+            }
+        }
+    }
+
     private enum Phase {
-        /// The continuation is nil for a request nobody awaits.
-        case queued(CheckedContinuation<[RedisValue], any Error>?)
-        case sent(CheckedContinuation<[RedisValue], any Error>?)
+        /// The receiver is nil for a request nobody awaits.
+        case queued(Receiver?)
+        case sent(Receiver?)
         case resolved
     }
 
     private let phase: Mutex<Phase>
 
-    init(_ continuation: CheckedContinuation<[RedisValue], any Error>?) {
-        phase = Mutex(.queued(continuation))
+    init(_ receiver: Receiver?) {
+        phase = Mutex(.queued(receiver))
     }
 
     var isResolved: Bool {
@@ -31,7 +47,7 @@ final class PendingReply: Sendable {
     }
 
     func resolve(_ result: Result<[RedisValue], any Error>) {
-        let continuation = phase.withLock { phase -> CheckedContinuation<[RedisValue], any Error>? in
+        let receiver = phase.withLock { phase -> Receiver? in
             switch phase {
             case .queued(let c), .sent(let c):
                 phase = .resolved
@@ -40,16 +56,16 @@ final class PendingReply: Sendable {
                 return nil
             }
         }
-        continuation?.resume(with: result)
+        receiver?.deliver(result)
     }
 
     /// Answers only a request that was never written.
     func resolveIfQueued(_ result: Result<[RedisValue], any Error>) {
-        let continuation = phase.withLock { phase -> CheckedContinuation<[RedisValue], any Error>? in
+        let receiver = phase.withLock { phase -> Receiver? in
             guard case .queued(let c) = phase else { return nil }
             phase = .resolved
             return c
         }
-        continuation?.resume(with: result)
+        receiver?.deliver(result)
     }
 }

@@ -133,30 +133,34 @@ public final class RedisClient: Sendable {
         precondition(!commands.isEmpty, "empty pipeline")
         let deadline = ContinuousClock.now + (timeout ?? configuration.queueTimeout)
         return try await withCheckedThrowingContinuation { continuation in
-            let shared = self.shared
-            let reply = PendingReply(continuation)
-            shared.condition.lock()
-            if shared.stopping {
-                shared.condition.unlock()
-                reply.resolve(.failure(RedisError.shutdown))
-                return
-            }
-            shared.queue.append(Request(commands: commands, deadline: deadline, reply: reply))
-            shared.condition.signal()
-            shared.condition.unlock()
+            enqueue(commands, deadline: deadline, reply: PendingReply(.continuation(continuation)))
         }
+    }
+
+    /// `pipeline(_:timeout:)` for callers that are not async (a NIO channel handler): the handler
+    /// is called once, on the client's thread, with the replies or the error the async form throws.
+    public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil, then handler: @escaping RedisReplyHandler) {
+        precondition(!commands.isEmpty, "empty pipeline")
+        let deadline = ContinuousClock.now + (timeout ?? configuration.queueTimeout)
+        enqueue(commands, deadline: deadline, reply: PendingReply(.handler(handler)))
+    }
+
+    private func enqueue(_ commands: [RedisCommand], deadline: ContinuousClock.Instant, reply: PendingReply) {
+        shared.condition.lock()
+        if shared.stopping {
+            shared.condition.unlock()
+            reply.resolve(.failure(RedisError.shutdown))
+            return
+        }
+        shared.queue.append(Request(commands: commands, deadline: deadline, reply: reply))
+        shared.condition.signal()
+        shared.condition.unlock()
     }
 
     /// Queues commands whose replies nobody awaits (e.g. `PUBLISH` of best-effort updates). They are
     /// written in call order with the other requests of this client; failures are only logged.
     public func sendWithoutWaiting(_ commands: [RedisCommand], timeout: Duration? = nil) {
-        let deadline = ContinuousClock.now + (timeout ?? configuration.queueTimeout)
-        shared.condition.lock()
-        if !shared.stopping {
-            shared.queue.append(Request(commands: commands, deadline: deadline, reply: PendingReply(nil)))
-            shared.condition.signal()
-        }
-        shared.condition.unlock()
+        enqueue(commands, deadline: ContinuousClock.now + (timeout ?? configuration.queueTimeout), reply: PendingReply(nil))
     }
 
     /// Fails what is still queued, closes the connection and ends the thread.

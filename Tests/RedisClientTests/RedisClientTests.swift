@@ -63,6 +63,31 @@ struct RedisClientTests {
         #expect(try await db3.send("GET", "where").string == "three")
     }
 
+    /// The callback form (used by the gateway's event route on NIO's threads) gets exactly what
+    /// the async form returns or throws, once.
+    @Test func replyHandlersGetTheRepliesOrTheError() async throws {
+        let server = try await RedisServer()
+        let client = server.client()
+        defer { Task { await client.shutdown() } }
+        func pipeline(_ commands: [RedisCommand]) async -> Result<[RedisValue], any Error> {
+            await withCheckedContinuation { continuation in
+                client.pipeline(commands) { continuation.resume(returning: $0) }
+            }
+        }
+        let replies = try await pipeline([RedisCommand("SET", "k", "v"), RedisCommand("INCR", "k"), RedisCommand("GET", "k")]).get()
+        #expect(replies[0] == .status("OK"))
+        #expect(replies[1].errorMessage != nil)
+        #expect(replies[2].string == "v")
+
+        await server.stop()
+        let down = await pipeline([RedisCommand("GET", "k")])
+        #expect(throws: RedisError.self) { try down.get() }
+
+        await client.shutdown()
+        let shutDown = await pipeline([RedisCommand("GET", "k")])
+        #expect(throws: RedisError.shutdown) { try shutDown.get() }
+    }
+
     @Test func failsFastWhileRedisIsDownAndRecoversWhenItReturns() async throws {
         let server = try await RedisServer()
         var configuration = RedisClient.Configuration(endpoint: server.endpoint, name: "outage")
