@@ -36,64 +36,122 @@ public struct EventIngest: Sendable {
             userAgent: request.headers[.userAgent] ?? "", nowMilliseconds: nowMilliseconds)
     }
 
-    func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
-        let client = clientAddress(request: request, context: context)
+    /// Decides on one event POST. `answer` is called exactly once: at once for a refusal, from the
+    /// Redis client's thread once the event is on the stream (or could not be put there), or from a
+    /// task when the day's cookieless salt has to be fetched first.
+    public func ingest(_ submission: EventSubmission, answer: @escaping @Sendable (EventAnswer) -> Void) {
+        let fields = submission.headers
+        let forwarded = addresses.trustedProxies.isEmpty ? [] : fields[values: .forwardedFor]
+        let client = addresses.clientAddress(peer: submission.peer, forwardedFor: forwarded)
         if limiter.isEnabled, let retryAfter = limiter.take(client: UInt64(bitPattern: Int64(client?.hashValue ?? 0))) {
             metrics.recordRateLimited()
-            return JSONResponse.error(
+            return answer(.error(
                 "rate limit: at most \(limiter.limitPerMinute) events a minute per client", status: .tooManyRequests,
-                retryAfter: retryAfter)
+                retryAfter: retryAfter))
         }
-
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: EventRules.maximumBodyBytes)
-        } catch {
+        guard let body = submission.body else {
             metrics.recordRejected(rule: "body.size")
-            return JSONResponse.error("body: at most \(EventRules.maximumBodyBytes) bytes", status: .contentTooLarge)
+            return answer(.error("body: at most \(EventRules.maximumBodyBytes) bytes", status: .contentTooLarge))
         }
         let validated: ValidatedEventBody
-        switch EventRules.validate(body: Array(body.readableBytesView), refererHeader: request.headers[.referer]) {
+        switch EventRules.validate(body: Array(body.readableBytesView), refererHeader: fields[.referer]) {
         case .success(let v):
             validated = v
         case .failure(let rejection):
             metrics.recordRejected(rule: rejection.rule)
-            return JSONResponse.error(rejection.message, status: .init(code: rejection.status))
+            return answer(.error(rejection.message, status: .init(code: rejection.status)))
         }
 
         let now = EpochClock.milliseconds()
-        let identity: VisitorIdentity
-        do {
-            identity = try await visitors.identify(
-                cookieHeader: request.headers[.cookie], clientAddress: client, userAgent: request.headers[.userAgent] ?? "",
-                nowMilliseconds: now)
-        } catch {
-            metrics.recordPublishFailure(.unavailable("\(error)"))
-            return JSONResponse.error("event not recorded: storage unavailable, retry later", status: .serviceUnavailable, retryAfter: 1)
+        let cookie = fields[.cookie]
+        let userAgent = fields[.userAgent] ?? ""
+        if let identity = visitors.identifyWithoutWaiting(
+            cookieHeader: cookie, clientAddress: client, userAgent: userAgent, nowMilliseconds: now)
+        {
+            return publish(validated, identity: identity, now: now, answer: answer)
         }
+        // The day's salt is not known yet: once a day per gateway.
+        Task {
+            do {
+                let identity = try await visitors.identify(
+                    cookieHeader: cookie, clientAddress: client, userAgent: userAgent, nowMilliseconds: now)
+                publish(validated, identity: identity, now: now, answer: answer)
+            } catch {
+                metrics.recordPublishFailure(.unavailable("\(error)"))
+                answer(.storageUnavailable)
+            }
+        }
+    }
+
+    private func publish(
+        _ validated: ValidatedEventBody, identity: VisitorIdentity, now: Int64, answer: @escaping @Sendable (EventAnswer) -> Void
+    ) {
         let event = AnalyticsEvent(
             id: ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: validated.eventType,
             eventData: validated.eventData, pageURL: validated.pageURL, referrer: validated.referrer, createdAt: now)
         let start = ContinuousClock.now
-        do {
-            try await publisher.publish(event)
-        } catch {
-            metrics.recordPublishFailure(error)
-            return JSONResponse.error("event not recorded: storage unavailable, retry later", status: .serviceUnavailable, retryAfter: 1)
+        publisher.publish(event) { [metrics] result in
+            switch result {
+            case .success:
+                metrics.recordPublish(ContinuousClock.now - start)
+                metrics.recordAccepted(.api)
+                var json = JSONText(capacity: 96)
+                json.raw(#"{"success":true,"message":"Event tracked","id":"#)
+                json.string(event.id.lowercasedString)
+                json.raw("}")
+                answer(EventAnswer(
+                    status: .created, json: json,
+                    setCookie: identity.setCookie ? VisitorIdentifier.setCookieHeader(for: identity.visitorID) : nil))
+            case .failure(let error):
+                metrics.recordPublishFailure(error)
+                answer(.storageUnavailable)
+            }
         }
-        metrics.recordPublish(ContinuousClock.now - start)
-        metrics.recordAccepted(.api)
+    }
+}
 
-        var json = JSONText(capacity: 96)
-        json.raw(#"{"success":true,"message":"Event tracked","id":"#)
-        json.string(event.id.lowercasedString)
-        json.raw("}")
-        var response = JSONResponse.make(json, status: .created)
-        if identity.setCookie {
-            response.headers[.setCookie] = VisitorIdentifier.setCookieHeader(for: identity.visitorID)
-        }
-        return response
+/// One `POST /api/analytics/event` as read off the connection.
+public struct EventSubmission: Sendable {
+    /// The TCP peer (nil for a Unix socket).
+    public var peer: IPAddress?
+    public var headers: HTTPFields
+    /// Nil when the body exceeded `EventRules.maximumBodyBytes` (it is not kept).
+    public var body: ByteBuffer?
+
+    public init(peer: IPAddress?, headers: HTTPFields, body: ByteBuffer?) {
+        self.peer = peer
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// The answer to an event POST: a JSON body in the API's shapes (see `JSONResponse`).
+public struct EventAnswer: Sendable {
+    public let status: HTTPResponse.Status
+    public let json: JSONText
+    public var retryAfter: Int?
+    public var setCookie: String?
+
+    init(status: HTTPResponse.Status, json: JSONText, retryAfter: Int? = nil, setCookie: String? = nil) {
+        self.status = status
+        self.json = json
+        self.retryAfter = retryAfter
+        self.setCookie = setCookie
+    }
+
+    static func error(_ message: String, status: HTTPResponse.Status, retryAfter: Int? = nil) -> EventAnswer {
+        EventAnswer(status: status, json: JSONResponse.errorBody(message), retryAfter: retryAfter)
+    }
+
+    static let storageUnavailable = EventAnswer.error(
+        "event not recorded: storage unavailable, retry later", status: .serviceUnavailable, retryAfter: 1)
+
+    /// Every header of the answer but `Date`, `Server` and `Content-Length`.
+    var headerFields: HTTPFields {
+        var fields = JSONResponse.headerFields
+        if let retryAfter { fields[.retryAfter] = String(retryAfter) }
+        if let setCookie { fields[.setCookie] = setCookie }
+        return fields
     }
 }
 

@@ -25,23 +25,40 @@ public struct EventPublisher: Sendable {
     /// Returns the stream entry id once the event is on the stream.
     @discardableResult
     public func publish(_ event: AnalyticsEvent) async throws(Failure) -> String {
+        let result: Result<[RedisValue], any Error>
+        do {
+            result = .success(try await redis.pipeline([command(for: event)], timeout: deadline))
+        } catch {
+            result = .failure(error)
+        }
+        return try Self.entryID(from: result).get()
+    }
+
+    /// The same for a caller that is not async: `then` is called once, on the Redis client's thread.
+    public func publish(_ event: AnalyticsEvent, then: @escaping @Sendable (Result<String, Failure>) -> Void) {
+        redis.pipeline([command(for: event)], timeout: deadline) { then(Self.entryID(from: $0)) }
+    }
+
+    func command(for event: AnalyticsEvent) -> RedisCommand {
         var command = RedisCommand("XADD", keyspace.stream, "*")
         command.append(contentsOf: StreamEntryCodec.fields(of: event))
+        return command
+    }
+
+    static func entryID(from result: Result<[RedisValue], any Error>) -> Result<String, Failure> {
         let reply: RedisValue
-        do {
-            reply = try await redis.pipeline([command], timeout: deadline)[0]
-        } catch let error as RedisError {
-            switch error {
-            case .connectionLost(let reason): throw .inDoubt(reason)
-            default: throw .unavailable("\(error)")
-            }
-        } catch {
-            throw .unavailable("\(error)")
+        switch result {
+        case .success(let replies):
+            reply = replies[0]
+        case .failure(RedisError.connectionLost(let reason)):
+            return .failure(.inDoubt(reason))
+        case .failure(let error):
+            return .failure(.unavailable("\(error)"))
         }
         guard let id = reply.string, reply.errorMessage == nil else {
             // An error reply (e.g. OOM, MISCONF): Redis did not take the entry.
-            throw .unavailable(reply.errorMessage ?? "unexpected XADD reply")
+            return .failure(.unavailable(reply.errorMessage ?? "unexpected XADD reply"))
         }
-        return id
+        return .success(id)
     }
 }

@@ -19,6 +19,8 @@ public struct GatewayApplication {
         ("/readyz", "GET"), ("/", "GET"),
     ]
 
+    static let serverName = "analytics-gateway"
+
     public let services: [any Service]
     public let registry: MetricsRegistry
 
@@ -56,11 +58,16 @@ public struct GatewayApplication {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: TrackingMiddleware(ingest: ingest, recorder: recorder))
-        Self.addRoutes(to: router, ingest: ingest, stats: stats, readiness: readiness, registry: registry, logger: logger)
+        Self.addRoutes(to: router, stats: stats, readiness: readiness, registry: registry, logger: logger)
 
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "analytics-gateway"),
+            // Event POSTs are answered on the connection's event loop (EventRouteHandler), the
+            // rest by the router.
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                EventRouteHandler(ingest: ingest, metrics: metrics, serverName: Self.serverName)
+            ])),
+            configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
             logger: logger)
         let liveness = Liveness()
         services = [
@@ -71,12 +78,9 @@ public struct GatewayApplication {
     }
 
     static func addRoutes(
-        to router: Router<GatewayRequestContext>, ingest: EventIngest, stats: StatsReader, readiness: ReadinessProbe,
+        to router: Router<GatewayRequestContext>, stats: StatsReader, readiness: ReadinessProbe,
         registry: MetricsRegistry, logger: Logger
     ) {
-        router.post("/api/analytics/event") { request, context in
-            await ingest.handle(request, context: context)
-        }
         router.get("/api/analytics/realtime") { _, _ in
             await unavailableOnFailure(logger) {
                 JSONResponse.success(data: try await stats.realtime().json)

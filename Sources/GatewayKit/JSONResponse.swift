@@ -14,19 +14,22 @@ enum JSONResponse {
     }
 
     static func error(_ message: String, status: HTTPResponse.Status, retryAfter: Int? = nil) -> Response {
-        var body = JSONText(capacity: message.utf8.count + 16)
-        body.raw(#"{"error":"#)
-        body.string(message)
-        body.raw("}")
-        var response = make(body, status: status)
+        var response = make(errorBody(message), status: status)
         if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         return response
     }
 
+    static func errorBody(_ message: String) -> JSONText {
+        var body = JSONText(capacity: message.utf8.count + 16)
+        body.raw(#"{"error":"#)
+        body.string(message)
+        body.raw("}")
+        return body
+    }
+
+    static let headerFields: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
+
     static func make(_ body: JSONText, status: HTTPResponse.Status) -> Response {
-        Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: body.bytes)))
+        Response(status: status, headers: headerFields, body: .init(byteBuffer: ByteBuffer(bytes: body.bytes)))
     }
 }

@@ -1,7 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
+import Dispatch
 import Synchronization
 
 /// The generic cell rate algorithm for one client: a bucket of `limit` events refilled continuously
@@ -87,8 +84,6 @@ public final class ClientRateLimiter: Sendable {
 /// Monotonic nanoseconds.
 public enum DispatchTimeNanoseconds {
     public static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        DispatchTime.now().uptimeNanoseconds
     }
 }

@@ -75,7 +75,23 @@ public struct VisitorIdentifier: Sendable {
             return VisitorIdentity(visitorID: id, setCookie: false)
         }
         let day = TimeBucket(epochMilliseconds: nowMilliseconds).dayName
-        let salt = try await salts.salt(for: day)
+        return cookieless(day: day, salt: try await salts.salt(for: day), clientAddress: clientAddress, userAgent: userAgent)
+    }
+
+    /// `identify` when it needs nothing from Redis (a cookie, or the day's salt already known);
+    /// nil when the salt has to be fetched first.
+    public func identifyWithoutWaiting(cookieHeader: String?, clientAddress: IPAddress?, userAgent: String, nowMilliseconds: Int64)
+        -> VisitorIdentity?
+    {
+        if let id = Self.visitorID(fromCookieHeader: cookieHeader) {
+            return VisitorIdentity(visitorID: id, setCookie: false)
+        }
+        let day = TimeBucket(epochMilliseconds: nowMilliseconds).dayName
+        guard let salt = salts.cachedSalt(for: day) else { return nil }
+        return cookieless(day: day, salt: salt, clientAddress: clientAddress, userAgent: userAgent)
+    }
+
+    private func cookieless(day: String, salt: SymmetricKey, clientAddress: IPAddress?, userAgent: String) -> VisitorIdentity {
         let id = recent.id(day: day, clientAddress: clientAddress, userAgent: userAgent) {
             Self.cookielessID(salt: salt, clientAddress: clientAddress, userAgent: userAgent)
         }
@@ -99,8 +115,13 @@ public final class DailySaltStore: Sendable {
         self.keyspace = keyspace
     }
 
+    /// The day's salt if this gateway already has it.
+    public func cachedSalt(for day: String) -> SymmetricKey? {
+        cached.withLock { $0?.day == day ? $0?.key : nil }
+    }
+
     public func salt(for day: String) async throws -> SymmetricKey {
-        if let hit = cached.withLock({ $0 }), hit.day == day { return hit.key }
+        if let hit = cachedSalt(for: day) { return hit }
         let key = keyspace.visitorSalt(day: day)
         let candidate = (0..<32).map { _ in UInt8.random(in: 0...255) }
         var set = RedisCommand("SET", key)

@@ -306,4 +306,63 @@ struct GatewayIntegrationTests {
         try await h.server.start()
         #expect(await eventually { (try? await h.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#))?.status == 201 })
     }
+
+    /// Event POSTs are answered outside Hummingbird's router; a pipelining client must still get
+    /// every answer in the order of its requests.
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let connection = try TCPTestConnection(port: h.http.port)
+        let event = #"{"event_type":"click","page_url":"https://site.test/a"}"#
+        let chunked = "\(String(event.utf8.count, radix: 16))\r\n\(event)\r\n0\r\n\r\n"
+        let requests: [String] = [
+            "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+            "POST /api/analytics/event HTTP/1.1\r\nHost: t\r\nContent-Length: \(event.utf8.count)\r\n\r\n\(event)",
+            "GET /api/analytics/letters HTTP/1.1\r\nHost: t\r\n\r\n",
+            "POST /api/analytics/event?via=chunks HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\(chunked)",
+            "POST /api/analytics/event HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n\r\nnotjson",
+            "GET /nowhere HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        ]
+        try connection.send(requests.joined())
+        let received = try #require(await connection.readUntilClosed())
+        #expect(TCPTestConnection.statuses(in: received) == [200, 201, 200, 201, 400, 404])
+        // The answers' ids are the stream's, in the same order.
+        let answered = received.matches(of: /"id":"([0-9a-f-]{36})"/).map { String($0.1) }
+        #expect(try await h.entries().map(\.id.lowercasedString) == answered)
+        #expect(answered.count == 2)
+    }
+
+    @Test func connectionCloseEndsTheConnectionAfterTheEventsAnswer() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let connection = try TCPTestConnection(port: h.http.port)
+        let event = #"{"event_type":"click"}"#
+        try connection.send(
+            "POST /api/analytics/event HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: \(event.utf8.count)\r\n\r\n\(event)")
+        let received = try #require(await connection.readUntilClosed(), "the gateway should close the connection")
+        #expect(TCPTestConnection.statuses(in: received) == [201])
+        #expect(received.contains("\r\nConnection: close\r\n"))
+        #expect(received.contains("\r\nDate: "))
+        #expect(try await h.streamLength() == 1)
+    }
+
+    /// A shutting-down gateway still answers the event it is publishing before it closes the
+    /// connection: the client learns that its event was taken.
+    @Test func shutdownWaitsForTheEventBeingPublished() async throws {
+        let h = try await Harness()
+        let connection = try TCPTestConnection(port: h.http.port)
+        // Writes wait in Redis for half a second, so the event is in flight when shutdown starts.
+        _ = try await h.redis.send("CLIENT", "PAUSE", "500", "WRITE")
+        let event = #"{"event_type":"click"}"#
+        try connection.send(
+            "POST /api/analytics/event HTTP/1.1\r\nHost: t\r\nContent-Length: \(event.utf8.count)\r\n\r\n\(event)")
+        try await Task.sleep(for: .milliseconds(150))
+        let stopped = Task { await h.stop() }
+        let received = try #require(await connection.readUntilClosed(), "the gateway should close the connection once idle")
+        #expect(TCPTestConnection.statuses(in: received) == [201])
+        await stopped.value
+        let check = h.server.client(name: "check")
+        #expect(try await check.send("XLEN", h.keyspace.stream).int == 1)
+        await check.shutdown()
+    }
 }

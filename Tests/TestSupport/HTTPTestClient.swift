@@ -25,9 +25,11 @@ public struct HTTPTestClient: Sendable {
     }
 
     public let baseURL: String
+    public let port: Int
 
     public init(port: Int, host: String = "127.0.0.1") {
         self.baseURL = "http://\(host):\(port)"
+        self.port = port
     }
 
     public func get(_ path: String, headers: [(String, String)] = [], timeout: Duration = .seconds(10)) async throws -> Answer {

@@ -1,0 +1,108 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// Keeps one HTTP/1 connection's answers in request order when its event POSTs are answered by
+/// `EventRouteHandler` and every other request by Hummingbird further down the pipeline. A request
+/// that would overtake the one before it (a pipelined client) is held until that one is answered.
+/// Pure state: the handler feeds it the connection's parts and carries out the actions it returns.
+struct EventRouteSequencer {
+    enum Action: Equatable {
+        /// Pass the part on to Hummingbird.
+        case forward(HTTPRequestPart)
+        /// An event POST begins; its body follows as `.eventBody`, then `.eventEnd`.
+        case eventHead(HTTPRequest)
+        case eventBody(ByteBuffer)
+        /// The event's request is complete: answer it, then call `eventAnswered()`.
+        case eventEnd
+    }
+
+    private enum Phase: Equatable {
+        case idle
+        /// A request handed to Hummingbird is still being read.
+        case forwarding
+        case readingEvent
+        case answeringEvent
+    }
+
+    private var phase = Phase.idle
+    /// Requests handed to Hummingbird whose response has not ended yet.
+    private(set) var unansweredForwarded = 0
+    private var held = CircularBuffer<HTTPRequestPart>()
+
+    /// An event POST is being read or answered here.
+    var isHandlingEvent: Bool { phase == .readingEvent || phase == .answeringEvent }
+
+    /// Parts wait that `drain()` may now let through.
+    var hasHeldParts: Bool { !held.isEmpty }
+
+    /// The requests this handler answers itself: `POST /api/analytics/event`, as Hummingbird's
+    /// router would match it (query ignored, empty path components too).
+    static func isEventRoute(_ request: HTTPRequest) -> Bool {
+        guard request.method == .post, let target = request.path else { return false }
+        let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
+        if path == "/api/analytics/event" { return true }
+        return path.split(separator: "/", omittingEmptySubsequences: true) == ["api", "analytics", "event"]
+    }
+
+    mutating func received(_ part: HTTPRequestPart) -> [Action] {
+        var actions: [Action] = []
+        if held.isEmpty, take(part, into: &actions) { return actions }
+        held.append(part)
+        return actions
+    }
+
+    /// The answer to the event POST has been written.
+    mutating func eventAnswered() -> [Action] {
+        precondition(phase == .answeringEvent, "no event is being answered")
+        phase = .idle
+        return drain()
+    }
+
+    /// Hummingbird has written the end of a response.
+    mutating func forwardedResponseEnded() {
+        unansweredForwarded = max(0, unansweredForwarded - 1)
+    }
+
+    /// Lets through the held parts that may go now, in order.
+    mutating func drain() -> [Action] {
+        var actions: [Action] = []
+        while let part = held.first, take(part, into: &actions) {
+            held.removeFirst()
+        }
+        return actions
+    }
+
+    /// Acts on the part if it may go now; false if it has to wait.
+    private mutating func take(_ part: HTTPRequestPart, into actions: inout [Action]) -> Bool {
+        switch (phase, part) {
+        case (.answeringEvent, _):
+            return false
+        case (.forwarding, .end):
+            phase = .idle
+            actions.append(.forward(part))
+        case (.forwarding, _):
+            actions.append(.forward(part))
+        case (.readingEvent, .body(let buffer)):
+            actions.append(.eventBody(buffer))
+        case (.readingEvent, .end):
+            phase = .answeringEvent
+            actions.append(.eventEnd)
+        case (.readingEvent, .head):
+            // NIO's decoder ends a request before the next head: cannot happen.
+            return false
+        case (.idle, .head(let head)) where Self.isEventRoute(head):
+            // Hummingbird answers in order; an event answered here must not overtake it.
+            guard unansweredForwarded == 0 else { return false }
+            phase = .readingEvent
+            actions.append(.eventHead(head))
+        case (.idle, .head):
+            unansweredForwarded += 1
+            phase = .forwarding
+            actions.append(.forward(part))
+        case (.idle, .body), (.idle, .end):
+            actions.append(.forward(part))
+        }
+        return true
+    }
+}
