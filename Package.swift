@@ -270,8 +270,9 @@ let package = Package(
         .testTarget(
             name: "GatewayKitTests",
             dependencies: [
-                "GatewayKit", "AnalyticsCore", "RedisClient", "TestSupport",
+                "GatewayKit", "AnalyticsCore", "RedisClient", "ServiceSupport", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

@@ -34,7 +34,8 @@ public struct EventPublisher: Sendable {
         return try Self.entryID(from: result).get()
     }
 
-    /// The same for a caller that is not async: `then` is called once, on the Redis client's thread.
+    /// The same for a caller that is not async: `then` is called once, on one of the Redis client's
+    /// threads (or the caller's, when the client is shut down).
     public func publish(_ event: AnalyticsEvent, then: @escaping @Sendable (Result<String, Failure>) -> Void) {
         redis.pipeline([command(for: event)], timeout: deadline) { then(Self.entryID(from: $0)) }
     }

@@ -7,36 +7,55 @@ import NIOHTTPTypes
 /// Hummingbird's router and the task that runs it: the hot route of the service costs a third of
 /// the CPU that way. Every other request goes on down the pipeline to Hummingbird, in order
 /// (`EventRouteSequencer`). Sits in Hummingbird's HTTP/1 pipeline, after the HTTP codecs.
+///
+/// Hummingbird's connection handling further down sees none of the event requests, so what it acts
+/// on — the end of the client's input, a malformed request, the server's shutdown — is held back
+/// here until the events before it are answered; otherwise it would close the connection under an
+/// event that is being put on the stream, and the client would never learn it was taken.
 final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
+    /// Decides on one event and calls its second argument once with the answer, from any thread.
+    typealias Ingest = @Sendable (EventSubmission, @escaping @Sendable (EventAnswer) -> Void) -> Void
+
     static let endpoint = "/api/analytics/event"
 
     private struct EventRequest {
         let head: HTTPRequest
-        /// Nil once the body is over the limit.
+        /// Nil once the body is over the limit (the event is refused).
         var body: ByteBuffer?
         let start: ContinuousClock.Instant
     }
 
-    private let ingest: EventIngest
+    /// What comes up the pipeline besides requests, held back in order.
+    private enum Signal {
+        case userEvent(Any)
+        case error(any Error)
+    }
+
+    private let ingest: Ingest
     private let metrics: GatewayMetrics
     private let serverName: String
     private var sequencer = EventRouteSequencer()
     private var event: EventRequest?
-    /// A read asked for while parts are held: issued once they have gone through.
+    /// A read asked for while requests wait here or the socket takes no more: issued after.
     private var readPending = false
-    /// The server is shutting down: passed on to Hummingbird once nothing is in progress here.
-    private var quiesceEvent: Any?
+    private var heldSignals: [Signal] = []
     private var closed = false
 
-    init(ingest: EventIngest, metrics: GatewayMetrics, serverName: String) {
+    init(ingest: @escaping Ingest, metrics: GatewayMetrics, serverName: String) {
         self.ingest = ingest
         self.metrics = metrics
         self.serverName = serverName
+    }
+
+    /// An event is being read or answered here (one refused as too large no longer counts: its
+    /// connection closes anyway), or requests wait their turn.
+    private var isBusy: Bool {
+        (sequencer.isHandlingEvent && event?.body != nil) || sequencer.hasHeldParts
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -59,21 +78,34 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        // Backpressure for a pipelining client: read no more while its requests wait here.
-        if sequencer.hasHeldParts {
+        // Backpressure: read no more while a pipelining client's requests wait here, or while
+        // the socket takes no more of our answers (a client that sends and never reads).
+        if sequencer.hasHeldParts || !context.channel.isWritable {
             readPending = true
         } else {
             context.read()
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent, sequencer.isHandlingEvent {
-            // Hummingbird would close the connection under an event being answered.
-            quiesceEvent = event
-            return
+        let endsConnection = event is ChannelShouldQuiesceEvent || (event as? ChannelEvent) == .inputClosed
+        guard endsConnection, isBusy else { return context.fireUserInboundEventTriggered(event) }
+        heldSignals.append(.userEvent(event))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if sequencer.isReadingEvent, self.event?.body != nil {
+            // A malformed event request: it will not be answered; Hummingbird answers 400.
+            sequencer.abandonEvent()
+            self.event = nil
         }
-        context.fireUserInboundEventTriggered(event)
+        guard isBusy else { return context.fireErrorCaught(error) }
+        heldSignals.append(.error(error))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -83,6 +115,8 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// - Parameter duringRead: called from `channelRead`, which a `channelReadComplete` follows.
     private func perform(_ actions: [EventRouteSequencer.Action], context: ChannelHandlerContext, duringRead: Bool) {
+        // Nothing more is taken from a closed connection: an event published now could not be answered.
+        guard !closed else { return }
         var forwarded = false
         for action in actions {
             switch action {
@@ -91,10 +125,9 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 forwarded = true
             case .eventHead(let head):
                 let declared = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
-                event = EventRequest(
-                    head: head, body: declared > EventRules.maximumBodyBytes ? nil : context.channel.allocator.buffer(capacity: declared),
-                    start: .now)
-                if event?.body == nil { refuseOversizedBody(context: context) }
+                let fits = declared <= EventRules.maximumBodyBytes
+                event = EventRequest(head: head, body: fits ? context.channel.allocator.buffer(capacity: declared) : nil, start: .now)
+                if !fits { refuseOversizedBody(context: context) }
             case .eventBody(var buffer):
                 // Taken out and put back, so the append does not copy the buffer.
                 guard var body = event?.body.take() else { continue }
@@ -106,23 +139,34 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             case .eventEnd:
                 guard let request = event, request.body != nil else {
-                    // Refused as too large and read to its end: now the connection can close.
+                    // Refused as too large and now read to its end: the connection can close.
                     context.close(promise: nil)
                     continue
                 }
                 submit(request, context: context)
+            case .eventAbandoned:
+                event = nil
             }
         }
         // Hummingbird's async channel hands reads over to its task on `channelReadComplete`.
         if forwarded, !duringRead { context.fireChannelReadComplete() }
-        if readPending, !sequencer.hasHeldParts {
-            readPending = false
-            context.read()
+        resumeReadingIfPossible(context: context)
+        if !isBusy, !heldSignals.isEmpty {
+            let signals = heldSignals
+            heldSignals.removeAll()
+            for signal in signals {
+                switch signal {
+                case .userEvent(let event): context.fireUserInboundEventTriggered(event)
+                case .error(let error): context.fireErrorCaught(error)
+                }
+            }
         }
-        if let quiesce = quiesceEvent, !sequencer.isHandlingEvent {
-            quiesceEvent = nil
-            context.fireUserInboundEventTriggered(quiesce)
-        }
+    }
+
+    private func resumeReadingIfPossible(context: ChannelHandlerContext) {
+        guard readPending, !sequencer.hasHeldParts, context.channel.isWritable else { return }
+        readPending = false
+        context.read()
     }
 
     /// A body over the limit is answered 413 at once, and our side of the connection is shut. The
@@ -140,15 +184,13 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             peer: context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init), headers: request.head.headerFields,
             body: request.body)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        ingest.ingest(submission) { answer in
+        ingest(submission) { answer in
             // Always a later turn of the loop, even for an answer given at once (a refusal): the
             // sequencer is not to be re-entered from inside `perform`.
             loopBound.eventLoop.execute {
                 let (handler, context) = loopBound.value
-                // As Hummingbird does: the connection ends after a request that asked for it.
-                let close = request.head.headerFields[.connection] == "close"
+                let close = EventRouteSequencer.asksToClose(request.head)
                 handler.respond(answer, closeConnection: close, context: context)
-                guard !close else { return }
                 handler.perform(handler.sequencer.eventAnswered(), context: context, duringRead: false)
             }
         }
@@ -157,7 +199,10 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func respond(
         _ answer: EventAnswer, closeConnection: Bool, context: ChannelHandlerContext, closeOutputOnly: Bool = false
     ) {
-        defer { if !closeOutputOnly { event = nil } }
+        if let start = event?.start {
+            metrics.recordRequest(endpoint: Self.endpoint, method: "POST", duration: .now - start)
+        }
+        if !closeOutputOnly { event = nil }
         guard !closed else { return }
         var fields = answer.headerFields
         fields[.date] = HTTPDate.now()
@@ -166,15 +211,11 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if closeConnection { fields[.connection] = "close" }
         context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: fields))), promise: nil)
         context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: answer.json.bytes))), promise: nil)
-        if closeConnection {
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                context.close(mode: closeOutputOnly ? .output : .all, promise: nil)
-            }
-        } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        guard closeConnection else {
+            return context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
-        if let start = event?.start {
-            metrics.recordRequest(endpoint: Self.endpoint, method: "POST", duration: .now - start)
-        }
+        let mode: CloseMode = closeOutputOnly ? .output : .all
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in loopBound.value.close(mode: mode, promise: nil) }
     }
 }

@@ -15,6 +15,8 @@ struct EventRouteSequencer {
         case eventBody(ByteBuffer)
         /// The event's request is complete: answer it, then call `eventAnswered()`.
         case eventEnd
+        /// The event's request ended before its end (a malformed request): drop it unanswered.
+        case eventAbandoned
     }
 
     private enum Phase: Equatable {
@@ -23,12 +25,16 @@ struct EventRouteSequencer {
         case forwarding
         case readingEvent
         case answeringEvent
+        /// A request asked for the connection to end after it: nothing after it is taken.
+        case finished
     }
 
     private var phase = Phase.idle
     /// Requests handed to Hummingbird whose response has not ended yet.
     private(set) var unansweredForwarded = 0
     private var held = CircularBuffer<HTTPRequestPart>()
+    /// The request being read asked for `Connection: close`.
+    private var lastRequest = false
 
     /// An event POST is being read or answered here.
     var isHandlingEvent: Bool { phase == .readingEvent || phase == .answeringEvent }
@@ -45,6 +51,11 @@ struct EventRouteSequencer {
         return path.split(separator: "/", omittingEmptySubsequences: true) == ["api", "analytics", "event"]
     }
 
+    /// Hummingbird's test for the end of a connection after a request (exactly `close`).
+    static func asksToClose(_ request: HTTPRequest) -> Bool {
+        request.headerFields[.connection] == "close"
+    }
+
     mutating func received(_ part: HTTPRequestPart) -> [Action] {
         var actions: [Action] = []
         if held.isEmpty, take(part, into: &actions) { return actions }
@@ -55,9 +66,17 @@ struct EventRouteSequencer {
     /// The answer to the event POST has been written.
     mutating func eventAnswered() -> [Action] {
         precondition(phase == .answeringEvent, "no event is being answered")
-        phase = .idle
+        phase = lastRequest ? .finished : .idle
         return drain()
     }
+
+    /// The connection failed while an event's request was being read: it will not be answered.
+    mutating func abandonEvent() {
+        if phase == .readingEvent { phase = .idle }
+    }
+
+    /// Reading an event's request, as opposed to waiting for its answer.
+    var isReadingEvent: Bool { phase == .readingEvent }
 
     /// Hummingbird has written the end of a response.
     mutating func forwardedResponseEnded() {
@@ -76,10 +95,13 @@ struct EventRouteSequencer {
     /// Acts on the part if it may go now; false if it has to wait.
     private mutating func take(_ part: HTTPRequestPart, into actions: inout [Action]) -> Bool {
         switch (phase, part) {
+        case (.finished, _):
+            // As Hummingbird does after `Connection: close`: what follows is not read.
+            break
         case (.answeringEvent, _):
             return false
         case (.forwarding, .end):
-            phase = .idle
+            phase = lastRequest ? .finished : .idle
             actions.append(.forward(part))
         case (.forwarding, _):
             actions.append(.forward(part))
@@ -89,16 +111,21 @@ struct EventRouteSequencer {
             phase = .answeringEvent
             actions.append(.eventEnd)
         case (.readingEvent, .head):
-            // NIO's decoder ends a request before the next head: cannot happen.
-            return false
+            // NIO's decoder ends a request before the next head; should one come, the event
+            // without an end is dropped rather than the connection stuck.
+            phase = .idle
+            actions.append(.eventAbandoned)
+            return take(part, into: &actions)
         case (.idle, .head(let head)) where Self.isEventRoute(head):
             // Hummingbird answers in order; an event answered here must not overtake it.
             guard unansweredForwarded == 0 else { return false }
             phase = .readingEvent
+            lastRequest = Self.asksToClose(head)
             actions.append(.eventHead(head))
-        case (.idle, .head):
+        case (.idle, .head(let head)):
             unansweredForwarded += 1
             phase = .forwarding
+            lastRequest = Self.asksToClose(head)
             actions.append(.forward(part))
         case (.idle, .body), (.idle, .end):
             actions.append(.forward(part))

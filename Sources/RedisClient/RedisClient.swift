@@ -138,7 +138,8 @@ public final class RedisClient: Sendable {
     }
 
     /// `pipeline(_:timeout:)` for callers that are not async (a NIO channel handler): the handler
-    /// is called once, on the client's thread, with the replies or the error the async form throws.
+    /// is called once with the replies or the error the async form throws — on the client's worker
+    /// or deadline thread, or at once on the caller's when the client is shut down.
     public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil, then handler: @escaping RedisReplyHandler) {
         precondition(!commands.isEmpty, "empty pipeline")
         let deadline = ContinuousClock.now + (timeout ?? configuration.queueTimeout)

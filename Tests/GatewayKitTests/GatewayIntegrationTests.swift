@@ -346,23 +346,44 @@ struct GatewayIntegrationTests {
         #expect(try await h.streamLength() == 1)
     }
 
+    /// A client may end its side of the connection once its request is sent: the answer still
+    /// comes (Hummingbird's connection handling must not see the end of input before it).
+    @Test func aClientThatHalfClosesStillGetsItsAnswer() async throws {
+        let h = try await Harness()
+        defer { Task { await h.stop() } }
+        let connection = try TCPTestConnection(port: h.http.port)
+        let event = #"{"event_type":"click"}"#
+        try connection.send("POST /api/analytics/event HTTP/1.1\r\nHost: t\r\nContent-Length: \(event.utf8.count)\r\n\r\n\(event)")
+        connection.shutdownWrite()
+        let received = try #require(await connection.readUntilClosed(), "the gateway should close the connection")
+        #expect(TCPTestConnection.statuses(in: received) == [201])
+        #expect(try await h.streamLength() == 1)
+    }
+
     /// A shutting-down gateway still answers the event it is publishing before it closes the
     /// connection: the client learns that its event was taken.
     @Test func shutdownWaitsForTheEventBeingPublished() async throws {
         let h = try await Harness()
+        // A first event, so the day's salt is known and the second goes straight to the stream.
+        #expect(try await h.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#).status == 201)
         let connection = try TCPTestConnection(port: h.http.port)
-        // Writes wait in Redis for half a second, so the event is in flight when shutdown starts.
+        // Writes wait in Redis for half a second (the gateway gives Redis 0.8 s).
         _ = try await h.redis.send("CLIENT", "PAUSE", "500", "WRITE")
         let event = #"{"event_type":"click"}"#
         try connection.send(
             "POST /api/analytics/event HTTP/1.1\r\nHost: t\r\nContent-Length: \(event.utf8.count)\r\n\r\n\(event)")
-        try await Task.sleep(for: .milliseconds(150))
+        // Shut down once the XADD is held in Redis: the event is in flight.
+        let blocked = await eventually(timeout: .milliseconds(450)) {
+            let info = (try? await h.redis.send("INFO", "clients"))?.string ?? ""
+            return info.contains("blocked_clients:1")
+        }
+        #expect(blocked, "the event's XADD should be waiting in Redis")
         let stopped = Task { await h.stop() }
         let received = try #require(await connection.readUntilClosed(), "the gateway should close the connection once idle")
         #expect(TCPTestConnection.statuses(in: received) == [201])
         await stopped.value
         let check = h.server.client(name: "check")
-        #expect(try await check.send("XLEN", h.keyspace.stream).int == 1)
+        #expect(try await check.send("XLEN", h.keyspace.stream).int == 2)
         await check.shutdown()
     }
 }

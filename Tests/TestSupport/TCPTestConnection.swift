@@ -28,6 +28,11 @@ public final class TCPTestConnection: Sendable {
         }
     }
 
+    /// Ends our side of the connection (a FIN), as a client that has sent everything may do.
+    public func shutdownWrite() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Everything received until the server closes the connection; nil if it did not close it
     /// before the receive timeout. Reads on a thread of its own: blocking one of Swift's few
     /// task-pool threads could starve the server under test.
