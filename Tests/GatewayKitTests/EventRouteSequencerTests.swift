@@ -94,6 +94,30 @@ struct EventRouteSequencerTests {
         #expect(s.received(.end(nil)) == [.eventEnd])
     }
 
+    @Test func nothingAfterARequestAskingToCloseIsTaken() {
+        var s = EventRouteSequencer()
+        var closing = Self.page
+        closing.headerFields[.connection] = "close"
+        #expect(Self.feed(&s, [closing]).count == 3)
+        #expect(Self.feed(&s, [Self.event, Self.page]).isEmpty)
+        #expect(!s.hasHeldParts)
+        #expect(!s.isHandlingEvent)
+        // The same after an event asking to close, once answered.
+        var t = EventRouteSequencer()
+        var closingEvent = Self.event
+        closingEvent.headerFields[.connection] = "close"
+        #expect(Self.feed(&t, [closingEvent, Self.page]).last == .eventEnd)
+        #expect(t.eventAnswered().isEmpty)
+        #expect(!t.hasHeldParts)
+    }
+
+    @Test func anEventWithoutItsEndIsDroppedWhenAnotherRequestBegins() {
+        var s = EventRouteSequencer()
+        _ = s.received(.head(Self.event))
+        #expect(s.received(.head(Self.page)) == [.eventAbandoned, .forward(.head(Self.page))])
+        #expect(!s.isHandlingEvent)
+    }
+
     @Test func theDateHeaderIsAnIMFFixdate() {
         #expect(HTTPDate.format(epochSeconds: 784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
         #expect(HTTPDate.format(epochSeconds: 1_798_761_600) == "Fri, 01 Jan 2027 00:00:00 GMT")
