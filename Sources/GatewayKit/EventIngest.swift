@@ -49,12 +49,8 @@ public struct EventIngest: Sendable {
                 "rate limit: at most \(limiter.limitPerMinute) events a minute per client", status: .tooManyRequests,
                 retryAfter: retryAfter))
         }
-        guard let body = submission.body else {
-            metrics.recordRejected(rule: "body.size")
-            return answer(.error("body: at most \(EventRules.maximumBodyBytes) bytes", status: .contentTooLarge))
-        }
         let validated: ValidatedEventBody
-        switch EventRules.validate(body: Array(body.readableBytesView), refererHeader: fields[.referer]) {
+        switch EventRules.validate(body: Array(submission.body.readableBytesView), refererHeader: fields[.referer]) {
         case .success(let v):
             validated = v
         case .failure(let rejection):
@@ -115,10 +111,10 @@ public struct EventSubmission: Sendable {
     /// The TCP peer (nil for a Unix socket).
     public var peer: IPAddress?
     public var headers: HTTPFields
-    /// Nil when the body exceeded `EventRules.maximumBodyBytes` (it is not kept).
-    public var body: ByteBuffer?
+    /// At most `EventRules.maximumBodyBytes`: a longer one is refused as it is read.
+    public var body: ByteBuffer
 
-    public init(peer: IPAddress?, headers: HTTPFields, body: ByteBuffer?) {
+    public init(peer: IPAddress?, headers: HTTPFields, body: ByteBuffer) {
         self.peer = peer
         self.headers = headers
         self.body = body

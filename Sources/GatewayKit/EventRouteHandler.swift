@@ -138,12 +138,12 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     event?.body = body
                 }
             case .eventEnd:
-                guard let request = event, request.body != nil else {
+                guard let request = event, let body = request.body else {
                     // Refused as too large and now read to its end: the connection can close.
                     context.close(promise: nil)
                     continue
                 }
-                submit(request, context: context)
+                submit(request, body: body, context: context)
             case .eventAbandoned:
                 event = nil
             }
@@ -179,10 +179,10 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context: context, closeOutputOnly: true)
     }
 
-    private func submit(_ request: EventRequest, context: ChannelHandlerContext) {
+    private func submit(_ request: EventRequest, body: ByteBuffer, context: ChannelHandlerContext) {
         let submission = EventSubmission(
             peer: context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init), headers: request.head.headerFields,
-            body: request.body)
+            body: body)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         ingest(submission) { answer in
             // Always a later turn of the loop, even for an answer given at once (a refusal): the

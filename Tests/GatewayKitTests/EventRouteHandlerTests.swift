@@ -25,7 +25,7 @@ struct EventRouteHandlerTests {
         var count: Int { pending.withLock { $0.count } }
 
         func body(_ index: Int) -> String? {
-            pending.withLock { $0[index].submission.body.map { String(buffer: $0) } }
+            pending.withLock { String(buffer: $0[index].submission.body) }
         }
 
         func answer(_ index: Int, with answer: EventAnswer) {
