@@ -26,8 +26,13 @@ public struct EventIngest: Sendable {
     }
 
     func clientAddress(request: Request, context: GatewayRequestContext) -> IPAddress? {
-        let forwarded = addresses.trustedProxies.isEmpty ? [] : request.headers[values: .forwardedFor]
-        return addresses.clientAddress(peer: context.peerAddress, forwardedFor: forwarded)
+        clientAddress(peer: context.peerAddress, headers: request.headers)
+    }
+
+    /// The client behind the peer: `X-Forwarded-For` is read only when proxies are trusted.
+    func clientAddress(peer: IPAddress?, headers: HTTPFields) -> IPAddress? {
+        let forwarded = addresses.trustedProxies.isEmpty ? [] : headers[values: .forwardedFor]
+        return addresses.clientAddress(peer: peer, forwardedFor: forwarded)
     }
 
     func identify(request: Request, context: GatewayRequestContext, nowMilliseconds: Int64) async throws -> VisitorIdentity {
@@ -41,8 +46,7 @@ public struct EventIngest: Sendable {
     /// task when the day's cookieless salt has to be fetched first.
     public func ingest(_ submission: EventSubmission, answer: @escaping @Sendable (EventAnswer) -> Void) {
         let fields = submission.headers
-        let forwarded = addresses.trustedProxies.isEmpty ? [] : fields[values: .forwardedFor]
-        let client = addresses.clientAddress(peer: submission.peer, forwardedFor: forwarded)
+        let client = clientAddress(peer: submission.peer, headers: fields)
         if limiter.isEnabled, let retryAfter = limiter.take(client: UInt64(bitPattern: Int64(client?.hashValue ?? 0))) {
             metrics.recordRateLimited()
             return answer(.error(
