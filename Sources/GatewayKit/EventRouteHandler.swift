@@ -45,6 +45,8 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     private var heldSignals: [Signal] = []
     private var closed = false
+    /// The TCP peer, parsed once per connection rather than per event.
+    private var peer: IPAddress?
 
     init(ingest: @escaping Ingest, metrics: GatewayMetrics, serverName: String) {
         self.ingest = ingest
@@ -56,6 +58,11 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// connection closes anyway), or requests wait their turn.
     private var isBusy: Bool {
         (sequencer.isHandlingEvent && event?.body != nil) || sequencer.hasHeldParts
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Added to a connection just accepted: its peer is known.
+        peer = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -80,11 +87,8 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func read(context: ChannelHandlerContext) {
         // Backpressure: read no more while a pipelining client's requests wait here, or while
         // the socket takes no more of our answers (a client that sends and never reads).
-        if sequencer.hasHeldParts || !context.channel.isWritable {
-            readPending = true
-        } else {
-            context.read()
-        }
+        readPending = true
+        resumeReadingIfPossible(context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -181,7 +185,7 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func submit(_ request: EventRequest, body: ByteBuffer, context: ChannelHandlerContext) {
         let submission = EventSubmission(
-            peer: context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init), headers: request.head.headerFields,
+            peer: peer, headers: request.head.headerFields,
             body: body)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         ingest(submission) { answer in

@@ -47,7 +47,7 @@ struct EventRouteSequencer {
     static func isEventRoute(_ request: HTTPRequest) -> Bool {
         guard request.method == .post, let target = request.path else { return false }
         let path = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target[..<$0] } ?? target[...]
-        if path == "/api/analytics/event" { return true }
+        if path == EventRouteHandler.endpoint { return true }
         return path.split(separator: "/", omittingEmptySubsequences: true) == ["api", "analytics", "event"]
     }
 

@@ -71,8 +71,10 @@ public struct VisitorIdentifier: Sendable {
     public func identify(cookieHeader: String?, clientAddress: IPAddress?, userAgent: String, nowMilliseconds: Int64)
         async throws -> VisitorIdentity
     {
-        if let id = Self.visitorID(fromCookieHeader: cookieHeader) {
-            return VisitorIdentity(visitorID: id, setCookie: false)
+        if let identity = identifyWithoutWaiting(
+            cookieHeader: cookieHeader, clientAddress: clientAddress, userAgent: userAgent, nowMilliseconds: nowMilliseconds)
+        {
+            return identity
         }
         let day = TimeBucket(epochMilliseconds: nowMilliseconds).dayName
         return cookieless(day: day, salt: try await salts.salt(for: day), clientAddress: clientAddress, userAgent: userAgent)
