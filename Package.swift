@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "CEpoll", path: "bench/Sources/CEpoll"),
 
         // Pure model of the service: events and their validation, time buckets, the Redis key layout,
-        // configuration. No I/O.
+        // the consumer groups, configuration and the addresses of Redis and PostgreSQL, backoff. No I/O.
         .target(
             name: "AnalyticsCore",
             swiftSettings: swiftSettings
@@ -62,6 +62,7 @@ let package = Package(
         .target(
             name: "RedisClient",
             dependencies: [
+                "AnalyticsCore",
                 "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -69,14 +70,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // What every process shares: logging and configuration bootstrap, the Prometheus registry,
-        // the admin listener (/metrics, /healthz), stream health probes.
+        // What every process shares: the bootstrap of the executables (configuration, command line,
+        // logging, exit statuses), the Prometheus registry, the admin listener (/metrics, /healthz),
+        // the stream consumer loop and the stream health gauges.
         .target(
             name: "ServiceSupport",
             dependencies: [
                 "AnalyticsCore",
                 "CMalloc",
                 "RedisClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -123,6 +126,7 @@ let package = Package(
                 "RedisClient",
                 "ServiceSupport",
                 "CZlib",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -167,55 +171,30 @@ let package = Package(
 
         .executableTarget(
             name: "Gateway",
-            dependencies: [
-                "GatewayKit", "ServiceSupport", "AnalyticsCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["GatewayKit", "ServiceSupport"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "Aggregator",
-            dependencies: [
-                "AggregatorKit", "ServiceSupport", "AnalyticsCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["AggregatorKit", "ServiceSupport"],
             swiftSettings: swiftSettings
         ),
 
         .executableTarget(
             name: "Archiver",
-            dependencies: [
-                "ArchiverKit", "ServiceSupport", "AnalyticsCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["ArchiverKit", "ServiceSupport"],
             swiftSettings: swiftSettings
         ),
 
         .executableTarget(
             name: "WSHub",
-            dependencies: [
-                "WSHubKit", "ServiceSupport", "AnalyticsCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["WSHubKit", "ServiceSupport"],
             swiftSettings: swiftSettings
         ),
 
         .executableTarget(
             name: "Supervisor",
-            dependencies: [
-                "SupervisorKit", "ServiceSupport", "AnalyticsCore",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["SupervisorKit", "ServiceSupport"],
             swiftSettings: swiftSettings
         ),
 
@@ -238,8 +217,8 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             path: "bench/Sources/AnalyticsBench",
-            // No runtime exclusivity checks in the load clients: they were a tenth of ws-load's CPU
-            // (10,000 connections' handlers), which shares the two cores with the hub it measures.
+            // No runtime exclusivity checks in the load clients: they cost ws-load much CPU (the handlers
+            // of thousands of connections), and it shares the machine's cores with the hub it measures.
             swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
 
@@ -247,6 +226,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "AnalyticsCore",
                 "RedisClient",
                 "ServiceSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -306,8 +286,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ServiceSupportTests",
+            dependencies: [
+                "ServiceSupport", "AnalyticsCore", "RedisClient", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", "TestSupport"],
+            dependencies: ["AnalyticsCore", "RedisClient", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,9 +3,7 @@
 /// small fraction of the window, not to the event, and re-adding every event was the largest single
 /// cost of the batch script in Redis. Skipping is safe: `ZADD GT` only ever moves a visitor's time
 /// forward, and a skipped update is at most `granularity` older than the truth, so a visitor leaves
-/// the window at most that much early (by default a sixtieth of it: 5 s of 5 minutes). In
-/// `bench/aggregator.sh` (100k visitors, each seen about once a second) these ZADDs were, after the
-/// stream bookkeeping, Redis's largest cost with a 1 s granularity.
+/// the window at most that much early (by default a sixtieth of it: 5 s of 5 minutes).
 public struct ActiveVisitorThrottle: Sendable {
     public let granularityMilliseconds: Int64
     public let windowMilliseconds: Int64

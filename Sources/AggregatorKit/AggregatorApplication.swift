@@ -4,43 +4,37 @@ import RedisClient
 import ServiceLifecycle
 import ServiceSupport
 
-/// Assembles the aggregator process: two Redis clients (blocking reads apart), the consumer and
-/// the admin listener, in start order (clients first, stopped last).
-public struct AggregatorApplication {
+/// Assembles the aggregator process: two Redis clients (blocking reads apart), the consumer of the
+/// `aggregator` group and the admin listener, in start order (clients first, stopped last).
+public struct AggregatorApplication: ServiceApplication {
+    public static let processName = "analytics-aggregator"
+    public static let summary = "Counts every accepted event exactly once into the Redis aggregates (the `aggregator` consumer group)."
+
     public let services: [any Service]
-    public let consumer: AggregatorConsumer
+    public let consumer: StreamConsumer
     public let registry: MetricsRegistry
+    public let startMetadata: Logger.Metadata
 
     public init(configuration: AnalyticsConfiguration, logger: Logger) {
+        AllocatorTuning.forLargeBatches()
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
         self.registry = registry
-        let reader = RedisClient(
-            configuration, name: "aggregator-read", logger: logger,
-            metrics: PrometheusRedisClientMetrics(registry: registry, client: "aggregator-read")
-        ) {
-            // Above the BLOCK time, so the client never gives up on a read Redis still holds open.
-            $0.commandTimeout = .seconds(6)
-            $0.queueTimeout = .seconds(10)
-        }
-        let writer = RedisClient(
-            configuration, name: "aggregator-write", logger: logger,
-            metrics: PrometheusRedisClientMetrics(registry: registry, client: "aggregator-write")
-        ) {
-            $0.commandTimeout = .seconds(10)
-            $0.queueTimeout = .seconds(10)
-        }
-        let settings = AggregatorConsumer.Settings(
-            consumerName: configuration.consumerName, keyspace: configuration.keyspace,
-            activeWindowSeconds: configuration.activeWindowSeconds)
-        let consumer = AggregatorConsumer(
-            settings: settings, reader: reader, writer: writer, metrics: AggregatorMetrics(registry: registry),
-            health: StreamHealth(redis: writer, keyspace: configuration.keyspace, registry: registry), logger: logger)
+        let stream = StreamGroupReader(
+            group: .aggregator, consumer: configuration.consumerName, keyspace: configuration.keyspace,
+            reader: .blockingReader(configuration, name: "aggregator-read", registry: registry, logger: logger),
+            writer: RedisClient(configuration, name: "aggregator-write", registry: registry, logger: logger) {
+                $0.commandTimeout = .seconds(10)
+                $0.queueTimeout = .seconds(10)
+            })
+        let processor = AggregationProcessor(
+            settings: .init(keyspace: configuration.keyspace, activeWindowSeconds: configuration.activeWindowSeconds), stream: stream,
+            metrics: AggregatorMetrics(registry: registry, activeWindowSeconds: configuration.activeWindowSeconds),
+            health: StreamHealth(redis: stream.writer, keyspace: configuration.keyspace, registry: registry), logger: logger)
+        let consumer = StreamConsumer(
+            stream: stream, processor: processor, settings: AggregationProcessor.consumerSettings, registry: registry, logger: logger)
         self.consumer = consumer
-        let admin = AdminServer.make(
-            host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger
-        ) {
-            consumer.liveness.problem()
-        }
-        services = [reader, writer, admin, consumer, consumer.liveness.stoppingAnnouncer]
+        let admin = AdminServer.make(configuration, registry: registry, logger: logger) { consumer.liveness.problem() }
+        services = [stream.reader, stream.writer, admin, consumer, consumer.liveness.stoppingAnnouncer]
+        startMetadata = ["consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)"]
     }
 }

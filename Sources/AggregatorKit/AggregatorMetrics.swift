@@ -2,7 +2,7 @@ import AnalyticsCore
 import Prometheus
 import ServiceSupport
 
-/// The business metrics of PRODUCT.md with true values — the aggregator counts each event exactly
+/// The business metrics (`<namespace>_events_total`, `_visitors_total`, …) with true values — the aggregator counts each event exactly
 /// once, so these are counted here — plus the aggregator's batch metrics.
 public final class AggregatorMetrics: Sendable {
     /// Distinct `event_type` / `theme` labels before folding into `other`.
@@ -21,16 +21,16 @@ public final class AggregatorMetrics: Sendable {
     private let applied: Counter
     private let duplicates: Counter
     private let deadLetters: Counter
-    private let errors: Counter
 
-    public init(registry: MetricsRegistry) {
+    /// - Parameter activeWindowSeconds: how long a visitor stays current, for the help text.
+    public init(registry: MetricsRegistry, activeWindowSeconds: Int = 300) {
         self.registry = registry
         let p = registry.prometheus
         visitors = p.makeCounter(
             name: registry.business("visitors_total"),
             help: "New unique visitors: growth of the daily unique-visitor HyperLogLogs (a visitor counts once per UTC day)")
         currentVisitors = p.makeGauge(
-            name: registry.business("current_visitors"), help: "Visitors seen in the last 5 minutes")
+            name: registry.business("current_visitors"), help: "Visitors seen in the last \(activeWindowSeconds) seconds (the active window)")
         var letters: [String: Counter] = [:]
         for type in DomainEvent.letterTypes.sorted() {
             letters[type] = p.makeCounter(
@@ -52,7 +52,6 @@ public final class AggregatorMetrics: Sendable {
         deadLetters = p.makeCounter(
             name: "analytics_aggregator_dead_letters_total",
             help: "Stream entries that could not be counted and went to the dead-letter stream")
-        errors = p.makeCounter(name: "analytics_aggregator_errors_total", help: "Failed batch applications (retried)")
         // Declare the labelled families up front so the exposition is complete from the start.
         for type in [DomainEvent.pageview, DomainEvent.themeView, DomainEvent.letterGenerated] {
             _ = eventCounter(type)
@@ -93,5 +92,4 @@ public final class AggregatorMetrics: Sendable {
     }
 
     func setCurrentVisitors(_ n: Int) { currentVisitors.set(to: Double(n)) }
-    func recordError() { errors.increment() }
 }

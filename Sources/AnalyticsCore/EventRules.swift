@@ -22,7 +22,8 @@ public struct ValidatedEventBody: Sendable, Equatable {
     public var referrer: String?
 }
 
-/// The ingestion rules of PRODUCT.md. A body either passes all of them or is refused whole.
+/// The rules an event must pass to be accepted (the README's "Event rules"). A body either passes
+/// all of them or is refused whole.
 public enum EventRules {
     public static let maximumBodyBytes = 16 * 1024
     public static let maximumEventTypeLength = 50

@@ -1,5 +1,5 @@
 /// Every Redis key, stream and channel name of the service, under one configurable prefix
-/// (PRODUCT.md, "Redis layout"). Nothing else in the code spells a key.
+/// (docs/data-layout.md). Nothing else in the code spells a key.
 public struct RedisKeyspace: Sendable, Hashable {
     public let prefix: String
 
@@ -31,13 +31,13 @@ public struct RedisKeyspace: Sendable, Hashable {
     public func visitorSalt(day: String) -> String { "\(prefix):salt:\(day)" }
 
     /// Set (with a short expiry) by every live consumer of `group`; the gateway's readiness reads it.
-    public func consumerAlive(group: String) -> String { "\(prefix):alive:\(group)" }
+    public func consumerAlive(group: ConsumerGroup) -> String { "\(prefix):alive:\(group.name)" }
 
     /// Stream of entries the consumers could not process, with the reason (never silently dropped).
     public var deadLetters: String { "\(prefix):events:dead" }
 }
 
-/// How long period aggregates live (PRODUCT.md): day keys 90 days, week and month keys 365 days,
+/// How long period aggregates live: day keys 90 days, week and month keys 365 days,
 /// counted from the end of their period so that a late replay never makes a key immortal.
 public enum AggregateRetention {
     public static func seconds(for period: Period) -> Int64 {

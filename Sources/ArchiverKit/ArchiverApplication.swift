@@ -25,21 +25,11 @@ public struct ArchiverApplication: Sendable {
         self.configuration = configuration
         self.logger = logger
         registry = MetricsRegistry(namespace: configuration.metricsNamespace)
-        let database = try DatabaseURL(configuration.databaseURL)
         var postgresLogger = logger
         postgresLogger.logLevel = max(logger.logLevel, .warning)
-        postgres = PostgresClient(configuration: database.clientConfiguration(), backgroundLogger: postgresLogger)
-        redisReader = RedisClient(
-            configuration, name: "archiver-read", logger: logger,
-            metrics: PrometheusRedisClientMetrics(registry: registry, client: "archiver-read")
-        ) {
-            $0.commandTimeout = .seconds(6)
-            $0.queueTimeout = .seconds(10)
-        }
-        redisWriter = RedisClient(
-            configuration, name: "archiver-write", logger: logger,
-            metrics: PrometheusRedisClientMetrics(registry: registry, client: "archiver-write")
-        ) {
+        postgres = PostgresClient(configuration: configuration.database.clientConfiguration(), backgroundLogger: postgresLogger)
+        redisReader = .blockingReader(configuration, name: "archiver-read", registry: registry, logger: logger)
+        redisWriter = RedisClient(configuration, name: "archiver-write", registry: registry, logger: logger) {
             $0.commandTimeout = .seconds(10)
             $0.queueTimeout = .seconds(30)
         }
@@ -47,6 +37,14 @@ public struct ArchiverApplication: Sendable {
         metrics = ArchiverMetrics(registry: registry)
         migrations = try MigrationRunner.load(
             directory: MigrationRunner.locateDirectory(configured: configuration.migrationsDirectory))
+    }
+
+    /// What the serving archiver's start is logged with.
+    public var startMetadata: Logger.Metadata {
+        [
+            "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
+            "redis": "\(configuration.redis.redacted)", "database": "\(configuration.database.redacted)",
+        ]
     }
 
     public var migrator: MigrationRunner {
@@ -70,18 +68,25 @@ public struct ArchiverApplication: Sendable {
         EventStore(client: postgres, partitions: partitions, visitors: visitorCache, logger: logger)
     }
 
+    /// The consumer of the `archiver` group, with the daily retention pass.
+    public func consumer() -> StreamConsumer {
+        let stream = StreamGroupReader(
+            group: .archiver, consumer: configuration.consumerName, keyspace: configuration.keyspace, reader: redisReader,
+            writer: redisWriter)
+        let liveness = Liveness()
+        let processor = ArchivingProcessor(
+            stream: stream, store: store, partitions: partitions,
+            health: StreamHealth(redis: redisWriter, keyspace: configuration.keyspace, registry: registry), metrics: metrics,
+            retention: retentionScheduler, liveness: liveness, logger: logger)
+        return StreamConsumer(
+            stream: stream, processor: processor, settings: ArchivingProcessor.consumerSettings, registry: registry, liveness: liveness,
+            logger: logger)
+    }
+
     /// The long-running archiver: migrations at start, then the consumer.
     public func services() -> [any Service] {
-        let consumer = ArchiverConsumer(
-            settings: .init(consumerName: configuration.consumerName, keyspace: configuration.keyspace),
-            reader: redisReader, writer: redisWriter, store: store, partitions: partitions,
-            health: StreamHealth(redis: redisWriter, keyspace: configuration.keyspace, registry: registry), metrics: metrics,
-            retention: retentionScheduler, logger: logger)
-        let admin = AdminServer.make(
-            host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger
-        ) {
-            consumer.liveness.problem()
-        }
+        let consumer = consumer()
+        let admin = AdminServer.make(configuration, registry: registry, logger: logger) { consumer.liveness.problem() }
         return [
             postgres, redisReader, redisWriter, admin,
             MigratingService(migrator: migrator, then: consumer, liveness: consumer.liveness, logger: logger),
@@ -108,12 +113,12 @@ public struct ArchiverApplication: Sendable {
 /// SQL stops the process.
 struct MigratingService: Service {
     let migrator: MigrationRunner
-    let then: ArchiverConsumer
+    let then: StreamConsumer
     let liveness: Liveness
     let logger: Logger
 
     func run() async throws {
-        var backoff: Duration = .milliseconds(200)
+        var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
         while true {
             do {
                 try await liveness.whileWaiting { try await migrator.migrateUp() }
@@ -125,8 +130,7 @@ struct MigratingService: Service {
                 logger.warning("PostgreSQL unreachable for migrations; retrying", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
                 // Waiting for the database is this process's work now: not a hang.
                 liveness.progressed()
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                try? await Task.sleep(for: backoff.next())
             }
         }
         try await then.run()

@@ -16,6 +16,7 @@ public final class ArchiverMetrics: Sendable {
     let retentionLastSuccess: Gauge
     let daysArchived: Counter
     let daysRemoved: Counter
+    let filesNotDeleted: Counter
     let dayDropDuration: DurationHistogram
 
     public init(registry: MetricsRegistry) {
@@ -45,6 +46,9 @@ public final class ArchiverMetrics: Sendable {
             name: "analytics_retention_last_success_timestamp_seconds", help: "Unix time of the last completed retention pass")
         daysArchived = p.makeCounter(
             name: "analytics_retention_days_archived_total", help: "Days of raw events exported, rolled up and dropped")
+        filesNotDeleted = p.makeCounter(
+            name: "analytics_retention_file_deletion_failures_total",
+            help: "Expired archive files the retention pass could not delete (each is logged and tried again by the next pass)")
         daysRemoved = p.makeCounter(
             name: "analytics_retention_days_removed_total",
             help: "Days of rollups and archive files removed past the archive retention")

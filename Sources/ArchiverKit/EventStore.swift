@@ -4,9 +4,10 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// Writes events to PostgreSQL: one transaction per batch that COPYs the batch into a staging table,
-/// upserts the visitors (first/last seen) and inserts the events with `ON CONFLICT DO NOTHING`, so a
-/// batch stored twice (a re-delivery after a crash) adds nothing.
+/// Writes events to PostgreSQL, one transaction per batch: the visitors whose row must change
+/// (first/last seen) are upserted, and the events are COPied straight into `analytics_events`. A
+/// batch stored twice (a re-delivery after a crash) fails that COPY on the primary key; the batch
+/// then goes through a staging table and `INSERT … ON CONFLICT DO NOTHING`, and adds nothing new.
 public struct EventStore: Sendable {
     let client: PostgresClient
     let logger: Logger

@@ -10,10 +10,6 @@ public struct Migration: Sendable, Equatable {
     public let down: String
 }
 
-public struct MigrationError: Error, CustomStringConvertible {
-    public let description: String
-}
-
 /// Applies the SQL migrations, recorded in `schema_migrations`. Safe when several archivers start
 /// at once: a session advisory lock serialises them, and each migration is one transaction.
 public struct MigrationRunner: Sendable {
@@ -40,7 +36,7 @@ public struct MigrationRunner: Sendable {
             let url = directory.appendingPathComponent(file)
             if file.hasSuffix(".up.sql") {
                 let name = String(file[file.index(after: underscore)...].dropLast(".up.sql".count))
-                guard ups[version] == nil else { throw MigrationError(description: "two up migrations numbered \(version)") }
+                guard ups[version] == nil else { throw ArchiverError.inconsistentMigrations("two up migrations numbered \(version)", directory: directory.path) }
                 ups[version] = (name, url)
             } else if file.hasSuffix(".down.sql") {
                 downs[version] = url
@@ -49,7 +45,7 @@ public struct MigrationRunner: Sendable {
         return try ups.keys.sorted().map { version in
             let (name, upURL) = ups[version]!
             guard let downURL = downs[version] else {
-                throw MigrationError(description: "migration \(version) has no .down.sql")
+                throw ArchiverError.inconsistentMigrations("migration \(version) has no .down.sql", directory: directory.path)
             }
             return Migration(
                 version: version, name: name, up: try String(contentsOf: upURL, encoding: .utf8),
@@ -76,8 +72,7 @@ public struct MigrationRunner: Sendable {
         where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("000001_create_visitors.up.sql").path) {
             return candidate
         }
-        throw MigrationError(
-            description: "migrations not found (looked in \(candidates.map(\.path).joined(separator: ", "))); set ANALYTICS_MIGRATIONS_DIR")
+        throw ArchiverError.migrationsNotFound(lookedIn: candidates.map(\.path))
     }
 
     /// Applies every pending migration; returns the versions applied.

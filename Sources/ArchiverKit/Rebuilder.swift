@@ -166,10 +166,9 @@ public struct Rebuilder: Sendable {
             let stored = figures.visitorsKey + ":stored"
             var set = RedisCommand("SET", stored)
             set.append(Array(bytes.readableBytesView))
-            let replies = try await redis.pipeline([
+            try await redis.checkedPipeline([
                 set, RedisCommand("PFMERGE", figures.visitorsKey, figures.visitorsKey, stored), RedisCommand("DEL", stored),
             ])
-            if let message = replies.compactMap(\.errorMessage).first { throw RedisError.server(message) }
         }
     }
 
@@ -188,8 +187,7 @@ public struct Rebuilder: Sendable {
         } else {
             commands.append(RedisCommand("DEL", keyspace.lettersGenerated(period, name)))
         }
-        let replies = try await redis.pipeline(commands)
-        if let message = replies.compactMap(\.errorMessage).first { throw RedisError.server(message) }
+        try await redis.checkedPipeline(commands)
     }
 
     /// The all-time top themes from raw events and rollups, swapped in whole.
@@ -211,8 +209,7 @@ public struct Rebuilder: Sendable {
         }
         let count = commands.count - 1
         commands.append(count > 0 ? RedisCommand("RENAME", temporary, keyspace.topThemes) : RedisCommand("DEL", keyspace.topThemes))
-        let replies = try await redis.pipeline(commands, timeout: .seconds(30))
-        if let message = replies.compactMap(\.errorMessage).first { throw RedisError.server(message) }
+        try await redis.checkedPipeline(commands, timeout: .seconds(30))
         return count
     }
 }

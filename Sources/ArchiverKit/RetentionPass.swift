@@ -6,12 +6,14 @@ import PostgresNIO
 import Prometheus
 import RedisClient
 
-/// The retention and archive pass (PRODUCT.md): each day of raw events older than the raw retention
+/// The retention and archive pass: each day of raw events older than the raw retention
 /// is exported to a gzip NDJSON file (temporary name, fsync, row count checked, rename), rolled up
 /// (counts per event type, page and dimension; unique visitors as HyperLogLog bytes), and only then
 /// its partition is dropped — all while the partition is locked against writes, the rollup and the
 /// drop in one transaction. Rollups and archives older than the archive retention are removed.
 /// A crash at any step loses nothing: the next pass finds the partition still there and redoes it.
+/// An expired file that cannot be deleted is logged, counted and reported, and tried again by the
+/// next pass.
 public struct RetentionPass: Sendable {
     public struct Settings: Sendable {
         public var rawRetentionDays: Int
@@ -31,10 +33,8 @@ public struct RetentionPass: Sendable {
         public var removedDays: [CivilDate] = []
         public var archivedEvents = 0
         public var forgottenVisitors = 0
-    }
-
-    public struct IntegrityError: Error, CustomStringConvertible {
-        public let description: String
+        /// Expired archive files that could not be deleted (still on disk), with why.
+        public var undeletedFiles: [String] = []
     }
 
     let settings: Settings
@@ -95,10 +95,10 @@ public struct RetentionPass: Sendable {
             metrics?.dayDropDuration.record(elapsed)
             logger.info("retired day", metadata: [
                 "day": "\(day.isoString)", "events": "\(events)", "archived": "\(archive)",
-                "seconds": "\(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)",
+                "seconds": "\(elapsed.inSeconds)",
             ])
         }
-        report.removedDays = try await removeExpired(before: cutoff.archive)
+        (report.removedDays, report.undeletedFiles) = try await removeExpired(before: cutoff.archive)
         metrics?.daysRemoved.increment(by: Int64(report.removedDays.count))
         report.forgottenVisitors = try await forgetVisitors(before: cutoff.raw)
         return report
@@ -167,7 +167,7 @@ public struct RetentionPass: Sendable {
                     id: id, visitorID: visitor, eventType: type, eventData: data ?? "{}", pageURL: url, referrer: referrer, createdAt: ms))
             }
             guard writer.count == count else {
-                throw IntegrityError(description: "\(partition): exported \(writer.count) rows, the partition holds \(count)")
+                throw ArchiverError.incompleteExport(partition: partition, exported: writer.count, held: count)
             }
             try writer.commit(to: finalURL.path)
         } catch {
@@ -212,20 +212,33 @@ public struct RetentionPass: Sendable {
     }
 
     /// Removes rollups and archive files older than the archive retention.
-    func removeExpired(before cutoff: CivilDate) async throws -> [CivilDate] {
+    /// - Returns: the days removed, and the files that could not be deleted.
+    func removeExpired(before cutoff: CivilDate) async throws -> (days: [CivilDate], undeletedFiles: [String]) {
         var removed = Set<CivilDate>()
+        var undeleted: [String] = []
         let files = try await client.query(
             "SELECT day::text, path FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date", logger: logger)
         for try await (day, path) in files.decode((String, String).self) {
-            try? FileManager.default.removeItem(atPath: path)
+            if let failure = deleteFile(atPath: path) { undeleted.append(failure) }
             if let d = CivilDate(iso: day) { removed.insert(d) }
         }
-        // Files of the archive directory that no row names (a row removed before its file).
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: settings.archiveDirectory.path)) ?? [] {
+        // Files of the archive directory that no row names: a row removed before its file (a file
+        // that could not be deleted is found again here by the next pass).
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: settings.archiveDirectory.path)
+        } catch {
+            logger.error("cannot list the archive directory; expired files in it stay", metadata: [
+                "directory": "\(settings.archiveDirectory.path)", "error": "\(error.localizedDescription)",
+            ])
+            names = []
+        }
+        for name in names {
             guard name.hasPrefix("analytics-events-"), name.hasSuffix(".ndjson.gz"),
                 let day = CivilDate(iso: name.dropFirst("analytics-events-".count).prefix(10)), day < cutoff
             else { continue }
-            try? FileManager.default.removeItem(at: settings.archiveDirectory.appendingPathComponent(name))
+            let path = settings.archiveDirectory.appendingPathComponent(name).path
+            if let failure = deleteFile(atPath: path), !undeleted.contains(failure) { undeleted.append(failure) }
             removed.insert(day)
         }
         let rollupDays = try await client.query(
@@ -238,7 +251,24 @@ public struct RetentionPass: Sendable {
             try await connection.query("DELETE FROM analytics_daily_visitors WHERE day < \(cutoff.isoString)::date", logger: logger)
             try await connection.query("DELETE FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date", logger: logger)
         }
-        return removed.sorted()
+        return (removed.sorted(), undeleted)
+    }
+
+    /// Deletes an expired archive file; one already gone is not a failure.
+    /// - Returns: nil when the file is gone; otherwise the path and why it is still there, which is
+    ///   logged and counted.
+    private func deleteFile(atPath path: String) -> String? {
+        do {
+            try FileManager.default.removeItem(atPath: path)
+            return nil
+        } catch {
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            logger.error("cannot delete an expired archive file; the next pass tries again", metadata: [
+                "path": "\(path)", "error": "\(error.localizedDescription)",
+            ])
+            metrics?.filesNotDeleted.increment()
+            return "\(path): \(error.localizedDescription)"
+        }
     }
 
     /// Visitors last seen before the raw cutoff have no event left: forget them. (`last_seen` may

@@ -6,8 +6,6 @@ import ServiceSupport
 /// an entry leaves the stream only when no group can still need it. Nothing is trimmed while a
 /// group the service needs does not exist yet (it would start from the beginning).
 public struct StreamTrimmer: Sendable {
-    public static let requiredGroups = ["aggregator", "archiver"]
-
     let redis: RedisClient
     let keyspace: RedisKeyspace
 
@@ -20,10 +18,10 @@ public struct StreamTrimmer: Sendable {
     public func safeMinimumID() async throws -> StreamID? {
         let groups = try await StreamHealth.groups(of: keyspace.stream, on: redis)
         var floor: StreamID?
-        for name in Self.requiredGroups {
-            guard let group = groups.first(where: { $0.name == name }) else { return nil }
+        for required in ConsumerGroup.allCases {
+            guard let group = groups.first(where: { $0.name == required.name }) else { return nil }
             let groupFloor: StreamID
-            let pending = try await redis.send("XPENDING", keyspace.stream, name)
+            let pending = try await redis.send("XPENDING", keyspace.stream, required.name)
             if let parts = pending.array, let count = parts.first?.int, count > 0, let oldest = parts[1].string.flatMap(StreamID.init) {
                 groupFloor = oldest
             } else {

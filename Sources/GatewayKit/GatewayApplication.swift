@@ -7,11 +7,11 @@ import RedisClient
 import ServiceLifecycle
 import ServiceSupport
 
-/// Assembles the gateway: its Redis clients, the router with every route of PRODUCT.md's HTTP table
-/// that reads Redis, the middleware, and the services in start order (clients first, stopped last).
-public struct GatewayApplication {
-    /// The consumer groups whose liveness `/readyz` requires.
-    public static let requiredConsumerGroups = ["aggregator", "archiver"]
+/// Assembles the gateway: its Redis clients, the router with every route of the HTTP API that
+/// reads Redis, the middleware, and the services in start order (clients first, stopped last).
+public struct GatewayApplication: ServiceApplication {
+    public static let processName = "analytics-gateway"
+    public static let summary = "Serves the HTTP API and the tracking middleware, and publishes every accepted event to the stream."
 
     static let routes: [(endpoint: String, method: String)] = [
         ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),
@@ -23,21 +23,17 @@ public struct GatewayApplication {
 
     public let services: [any Service]
     public let registry: MetricsRegistry
+    public let startMetadata: Logger.Metadata
 
     public init(configuration: AnalyticsConfiguration, logger: Logger) {
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
         self.registry = registry
-        let publishRedis = RedisClient(
-            configuration, name: "gateway-publish", logger: logger,
-            metrics: PrometheusRedisClientMetrics(registry: registry, client: "gateway-publish")
-        ) {
+        startMetadata = ["listen": "\(configuration.httpHost):\(configuration.httpPort)", "redis": "\(configuration.redis.redacted)"]
+        let publishRedis = RedisClient(configuration, name: "gateway-publish", registry: registry, logger: logger) {
             $0.commandTimeout = .seconds(1)
             $0.queueTimeout = .milliseconds(800)
         }
-        let queryRedis = RedisClient(
-            configuration, name: "gateway-query", logger: logger,
-            metrics: PrometheusRedisClientMetrics(registry: registry, client: "gateway-query")
-        ) {
+        let queryRedis = RedisClient(configuration, name: "gateway-query", registry: registry, logger: logger) {
             $0.commandTimeout = .seconds(1)
             $0.queueTimeout = .milliseconds(800)
         }
@@ -53,7 +49,7 @@ public struct GatewayApplication {
             metrics: metrics)
         let recorder = PageviewRecorder(publisher: publisher, metrics: metrics, logger: logger)
         let stats = StatsReader(redis: queryRedis, keyspace: keyspace, activeWindowSeconds: configuration.activeWindowSeconds)
-        let readiness = ReadinessProbe(redis: queryRedis, keyspace: keyspace, requiredGroups: Self.requiredConsumerGroups)
+        let readiness = ReadinessProbe(redis: queryRedis, keyspace: keyspace)
 
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))

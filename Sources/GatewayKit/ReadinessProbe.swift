@@ -6,9 +6,10 @@ import RedisClient
 public struct ReadinessProbe: Sendable {
     let redis: RedisClient
     let keyspace: RedisKeyspace
-    let requiredGroups: [String]
+    let requiredGroups: [ConsumerGroup]
 
-    public init(redis: RedisClient, keyspace: RedisKeyspace, requiredGroups: [String]) {
+    /// - Parameter requiredGroups: the groups whose live consumers readiness requires.
+    public init(redis: RedisClient, keyspace: RedisKeyspace, requiredGroups: [ConsumerGroup] = ConsumerGroup.allCases) {
         self.redis = redis
         self.keyspace = keyspace
         self.requiredGroups = requiredGroups

@@ -1,32 +1,9 @@
+import AnalyticsCore
 import CHiredis
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Where and how to connect.
-public struct RedisEndpoint: Sendable, Equatable {
-    public enum Location: Sendable, Equatable {
-        case tcp(host: String, port: Int)
-        case unixSocket(path: String)
-    }
-
-    public var location: Location
-    public var database: Int
-    public var username: String?
-    public var password: String?
-
-    public init(location: Location, database: Int = 0, username: String? = nil, password: String? = nil) {
-        self.location = location
-        self.database = database
-        self.username = username
-        self.password = password
-    }
-
-    public static func tcp(host: String = "127.0.0.1", port: Int, database: Int = 0) -> RedisEndpoint {
-        RedisEndpoint(location: .tcp(host: host, port: port), database: database)
-    }
-}
 
 /// The one owner of a hiredis context: it frees it in `deinit`. A blocking connection, so it is used
 /// by exactly one thread (its `RedisClient`'s worker) and never shared; hence not `Sendable`.
@@ -54,8 +31,8 @@ final class HiredisConnection {
             throw .unavailable("cannot set the socket timeout: \(errorString)")
         }
         // hiredis frees its read buffer whenever it is empty with more than 16 KB spare, so every
-        // large reply (a batch of 2,000 stream entries is ~600 KB) grew it again from nothing, in
-        // several large allocations. Keep up to 4 MB.
+        // large reply (a batch of stream entries) would grow it again from nothing, in several
+        // large allocations. Keep up to 4 MB.
         context.pointee.reader.pointee.maxbuf = Self.retainedReadBuffer
         var setup: [RedisCommand] = []
         if let password = endpoint.password {

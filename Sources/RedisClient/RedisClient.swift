@@ -1,3 +1,4 @@
+import AnalyticsCore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -21,7 +22,7 @@ public final class RedisClient: Sendable {
         public var queueTimeout: Duration = .seconds(1)
         /// Most commands written in one pipeline.
         public var maximumPipeline: Int = 4096
-        public var reconnectBackoff: ClosedRange<Duration> = .milliseconds(50) ... .seconds(1)
+        public var reconnectBackoff = Backoff(initial: .milliseconds(50), maximum: .seconds(1))
 
         public init(endpoint: RedisEndpoint, name: String) {
             self.endpoint = endpoint
@@ -117,9 +118,7 @@ public final class RedisClient: Sendable {
     /// Sends one command and returns its reply; an error reply is thrown as `.server`.
     @discardableResult
     public func send(_ command: RedisCommand, timeout: Duration? = nil) async throws -> RedisValue {
-        let reply = try await pipeline([command], timeout: timeout)[0]
-        if let message = reply.errorMessage { throw RedisError.server(message) }
-        return reply
+        try await checkedPipeline([command], timeout: timeout)[0]
     }
 
     @discardableResult
@@ -135,6 +134,17 @@ public final class RedisClient: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             enqueue(commands, deadline: deadline, reply: PendingReply(.continuation(continuation)))
         }
+    }
+
+    /// Sends the commands together, in order, for callers that need all of them to succeed.
+    /// - Returns: one reply per command.
+    /// - Throws: `RedisError.server` with the first error reply (the other commands did run), or
+    ///   what `pipeline(_:timeout:)` throws.
+    @discardableResult
+    public func checkedPipeline(_ commands: [RedisCommand], timeout: Duration? = nil) async throws -> [RedisValue] {
+        let replies = try await pipeline(commands, timeout: timeout)
+        if let message = replies.lazy.compactMap(\.errorMessage).first { throw RedisError.server(message) }
+        return replies
     }
 
     /// `pipeline(_:timeout:)` for callers that are not async (a NIO channel handler): the handler
@@ -188,7 +198,7 @@ public final class RedisClient: Sendable {
         let metrics: (any RedisClientMetrics)?
         var connection: HiredisConnection?
         var nextAttempt: ContinuousClock.Instant = .now
-        var backoff: Duration
+        var backoff: Backoff
         var lastError = "not connected yet"
 
         init(configuration: Configuration, shared: SharedState, logger: Logger, metrics: (any RedisClientMetrics)?) {
@@ -196,7 +206,7 @@ public final class RedisClient: Sendable {
             self.shared = shared
             self.logger = logger
             self.metrics = metrics
-            self.backoff = configuration.reconnectBackoff.lowerBound
+            self.backoff = configuration.reconnectBackoff
         }
 
         mutating func run() {
@@ -314,7 +324,7 @@ public final class RedisClient: Sendable {
                     commandTimeout: configuration.commandTimeout,
                     clientName: configuration.name)
                 connection = made
-                backoff = configuration.reconnectBackoff.lowerBound
+                backoff.reset()
                 shared.condition.lock()
                 shared.connections += 1
                 shared.condition.unlock()
@@ -338,8 +348,7 @@ public final class RedisClient: Sendable {
 
         private mutating func scheduleRetry(after now: ContinuousClock.Instant) {
             setConnected(false)
-            nextAttempt = now + backoff
-            backoff = min(backoff * 2, configuration.reconnectBackoff.upperBound)
+            nextAttempt = now + backoff.next()
         }
 
         private func setConnected(_ value: Bool) {

@@ -1,3 +1,4 @@
+import AnalyticsCore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -26,7 +27,7 @@ public final class RedisSubscriber: Sendable {
         public var name: String
         /// A PING is sent after this long without traffic; no answer within it again means dead.
         public var pingInterval: Duration = .seconds(3)
-        public var reconnectBackoff: ClosedRange<Duration> = .milliseconds(100) ... .seconds(2)
+        public var reconnectBackoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
 
         public init(endpoint: RedisEndpoint, channels: [String], name: String) {
             self.endpoint = endpoint
@@ -67,7 +68,7 @@ public final class RedisSubscriber: Sendable {
     private var isStopping: Bool { stopping.withLock { $0 } }
 
     private func loop(_ configuration: Configuration, logger: Logger, onEvent: @Sendable (Event) -> Void) {
-        var backoff = configuration.reconnectBackoff.lowerBound
+        var backoff = configuration.reconnectBackoff
         var announcedDown = false
         while !isStopping {
             do {
@@ -84,7 +85,7 @@ public final class RedisSubscriber: Sendable {
                     case "subscribe":
                         confirmed += 1
                         if confirmed == configuration.channels.count {
-                            backoff = configuration.reconnectBackoff.lowerBound
+                            backoff.reset()
                             announcedDown = false
                             logger.info("subscribed", metadata: ["channels": "\(configuration.channels)"])
                             onEvent(.subscribed)
@@ -102,9 +103,8 @@ public final class RedisSubscriber: Sendable {
                     onEvent(.disconnected("\(error)"))
                     announcedDown = true
                 }
-                let until = ContinuousClock.now + backoff
+                let until = ContinuousClock.now + backoff.next()
                 while ContinuousClock.now < until && !isStopping { Thread.sleep(forTimeInterval: 0.05) }
-                backoff = min(backoff * 2, configuration.reconnectBackoff.upperBound)
             }
         }
     }

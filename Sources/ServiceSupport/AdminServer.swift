@@ -6,6 +6,15 @@ import ServiceLifecycle
 /// The admin listener of a process without an HTTP listener of its own (aggregator, archiver,
 /// supervisor): `GET /metrics` and `GET /healthz` on `ANALYTICS_ADMIN_PORT`.
 public enum AdminServer {
+    /// The admin listener on the configured host and `ANALYTICS_ADMIN_PORT`.
+    /// - Parameter health: nil when healthy, otherwise the reason (answered with 503).
+    public static func make(
+        _ configuration: AnalyticsConfiguration, registry: MetricsRegistry, logger: Logger,
+        health: @escaping @Sendable () async -> String?
+    ) -> some Service {
+        make(host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger, health: health)
+    }
+
     /// - Parameter health: nil when healthy, otherwise the reason (answered with 503).
     public static func make(
         host: String, port: Int, registry: MetricsRegistry, logger: Logger,

@@ -4,7 +4,7 @@ import CMalloc
 public enum AllocatorTuning {
     /// Every batch frees some 30,000 small objects (hiredis replies and their Swift copies) and then
     /// asks for large blocks; with glibc's fast bins, each large request first consolidated all of
-    /// them: a tenth of the aggregator's CPU was in `malloc_consolidate`. Without fast bins, the
+    /// them (`malloc_consolidate` showed high in the aggregator's profile). Without fast bins, the
     /// per-thread caches still serve the small blocks.
     public static func forLargeBatches() {
         _ = mallopt(M_MXFAST, 0)

@@ -8,8 +8,13 @@ import Glibc
 /// the parent's signal handling (swift-service-lifecycle ignores SIGTERM to catch it) must not leak
 /// into children, or they survive SIGTERM. The one place processes are created.
 public enum ProcessLauncher {
-    public struct SpawnError: Error, CustomStringConvertible {
-        public let description: String
+    /// A process that could not be started.
+    public struct SpawnError: Error, Sendable, Equatable, CustomStringConvertible {
+        public let executable: String
+        /// The system's reason (`No such file or directory`).
+        public let reason: String
+
+        public var description: String { "cannot start \(executable): \(reason)" }
     }
 
     /// Where a child's standard stream goes.
@@ -81,7 +86,7 @@ public enum ProcessLauncher {
         }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw SpawnError(description: "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else { throw SpawnError(executable: executable, reason: String(cString: strerror(rc))) }
         return pid
     }
 

@@ -1,63 +1,95 @@
 import AnalyticsCore
+import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
-import RedisClient
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The start of every executable: configuration from the environment and `--flag` twins, logging,
-/// and a clear message plus exit code 78 (EX_CONFIG) when a value is bad.
+/// The start of every executable: configuration from the environment and its `--flag` twins, the
+/// command line, logging, and one exit status for each way a process can end (`ExitStatus`).
 public enum ServiceBootstrap {
-    public static let configurationExitCode: Int32 = 78
-
-    public static func load(process: String, arguments: [String] = Array(CommandLine.arguments.dropFirst()))
-        -> (AnalyticsConfiguration, positional: [String], logger: Logger)
-    {
-        if arguments.contains("--help") || arguments.contains("-h") {
-            print(usage(process: process))
-            exit(0)
-        }
-        let loaded: (AnalyticsConfiguration, positional: [String])
+    /// Parses the configuration and the command line, then runs the command `Root` names (itself,
+    /// or one of its subcommands), and exits. A bad configuration value exits with status 78 and a
+    /// message naming the variable; a bad command line with 64 and the usage; `--help` with 0.
+    public static func main<Root: ParsableCommand>(
+        _ root: Root.Type, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async -> Never {
+        let process = root.configuration.commandName ?? "analytics"
+        let configuration: AnalyticsConfiguration
+        let rest: [String]
         do {
-            loaded = try AnalyticsConfiguration.load(environment: ProcessInfo.processInfo.environment, arguments: arguments)
+            (configuration, rest) = try AnalyticsConfiguration.load(environment: environment, arguments: arguments)
         } catch {
-            FileHandle.standardError.write(Data("\(process): configuration error: \(error)\n".utf8))
-            exit(configurationExitCode)
+            // Help is still given with a bad configuration: it is how to find the right values.
+            if arguments.contains("--help") || arguments.contains("-h") { root.exit(withError: CleanExit.helpRequest(root)) }
+            fail(process, "configuration error: \(error)", .configuration)
         }
-        let level = Logger.Level(rawValue: loaded.0.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in LazyStreamLogHandler(label: label, level: level) }
-        var logger = Logger(label: process)
-        logger.logLevel = level
-        return (loaded.0, loaded.positional, logger)
+        let command: any ParsableCommand
+        do {
+            command = try root.parseAsRoot(rest)
+        } catch {
+            root.exit(withError: error)
+        }
+        guard let serviceCommand = command as? any ServiceCommand else {
+            root.exit(withError: CleanExit.helpRequest(type(of: command)))
+        }
+        let logger = bootstrapLogging(process: process, level: configuration.logLevel)
+        let status: ExitStatus
+        do {
+            status = try await serviceCommand.run(configuration: configuration, logger: logger)
+        } catch let error as ConfigurationError {
+            fail(process, "configuration error: \(error)", .configuration)
+        } catch {
+            fail(process, String(describing: error), .failure)
+        }
+        exit(status.rawValue)
     }
 
-    public static func usage(process: String) -> String {
-        var text = "usage: \(process) [--flag value …]\n\nEvery flag has an environment twin; flags win.\n\n"
+    /// The configuration table, for the `--help` of every executable.
+    public static var configurationHelp: String {
+        var text = "Configuration: every variable has a --flag twin (flags win over the environment).\n"
         for v in AnalyticsConfiguration.variables {
-            text += "  \(v.flag.padding(toLength: 28, withPad: " ", startingAt: 0)) \(v.name)\n      \(v.meaning)\n"
+            text += "\n  \(v.name) (\(v.flag))\n      \(v.meaning)"
         }
         return text
     }
 
+    /// Runs the application's services until SIGTERM or SIGINT; see `serve(_:startMetadata:logger:)`.
+    public static func serve(_ application: some ServiceApplication, logger: Logger) async -> ExitStatus {
+        await serve(application.services, startMetadata: application.startMetadata, logger: logger)
+    }
+
     /// Runs the services as one `ServiceGroup` until SIGTERM or SIGINT, which drain them in reverse
     /// order (so list clients first: they are stopped last). A service that fails (a port already
-    /// taken, a worker given up on) ends the process with a message and exit code 1 — not a crash
-    /// report.
-    public static func run(_ services: [any Service], logger: Logger) async {
+    /// taken, a worker given up on) ends the group.
+    /// - Returns: `.success` after a requested stop, `.failure` after a failure (logged).
+    public static func serve(_ services: [any Service], startMetadata: Logger.Metadata, logger: Logger) async -> ExitStatus {
+        logger.info("starting", metadata: startMetadata)
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let watch = watchForSupervisorExit(group, logger: logger)
         defer { watch?.cancel() }
         do {
             try await group.run()
+            return .success
         } catch {
             logger.critical("stopped on an error", metadata: ["error": "\(error)"])
-            exit(1)
+            return .failure
         }
+    }
+
+    /// Logging to standard error at the configured level; returns the process's logger.
+    public static func bootstrapLogging(process: String, level: String) -> Logger {
+        let level = Logger.Level(rawValue: level) ?? .info
+        LoggingSystem.bootstrap { label in LazyStreamLogHandler(label: label, level: level) }
+        var logger = Logger(label: process)
+        logger.logLevel = level
+        return logger
     }
 
     /// The variable through which the supervisor gives its workers its pid.
@@ -81,33 +113,9 @@ public enum ServiceBootstrap {
         }
     }
 
-    /// Stops the process with a message when a dependency cannot be set up at start.
-    public static func fail(_ process: String, _ message: String) -> Never {
+    /// Ends the process with a message on standard error.
+    public static func fail(_ process: String, _ message: String, _ status: ExitStatus) -> Never {
         FileHandle.standardError.write(Data("\(process): \(message)\n".utf8))
-        exit(1)
-    }
-}
-
-extension RedisEndpoint {
-    /// The client-side form of the configured `ANALYTICS_REDIS_URL`.
-    public init(_ url: RedisURL) {
-        switch url.location {
-        case .tcp(let host, let port):
-            self.init(location: .tcp(host: host, port: port), database: url.database, username: url.username, password: url.password)
-        case .unixSocket(let path):
-            self.init(location: .unixSocket(path: path), database: url.database, username: url.username, password: url.password)
-        }
-    }
-}
-
-extension RedisClient {
-    /// A client of the configured Redis, named after its use (`CLIENT LIST` shows it).
-    public convenience init(
-        _ configuration: AnalyticsConfiguration, name: String, logger: Logger, metrics: (any RedisClientMetrics)? = nil,
-        adjust: (inout RedisClient.Configuration) -> Void = { _ in }
-    ) {
-        var clientConfiguration = RedisClient.Configuration(endpoint: RedisEndpoint(configuration.redisURL), name: name)
-        adjust(&clientConfiguration)
-        self.init(configuration: clientConfiguration, logger: logger, metrics: metrics)
+        exit(status.rawValue)
     }
 }

@@ -5,9 +5,6 @@ import RedisClient
 /// The health of the event stream as Prometheus gauges: its length, and per consumer group the lag
 /// (entries not yet delivered), pending entries (delivered, not acknowledged) and consumers.
 public final class StreamHealth: Sendable {
-    /// The groups of the service; their gauges always exist (at 0 before the group does).
-    public static let knownGroups = ["aggregator", "archiver"]
-
     private let redis: RedisClient
     private let keyspace: RedisKeyspace
     private let length: Gauge
@@ -23,7 +20,8 @@ public final class StreamHealth: Sendable {
         var lag: [String: Gauge] = [:]
         var pending: [String: Gauge] = [:]
         var consumers: [String: Gauge] = [:]
-        for group in Self.knownGroups {
+        // The service's groups: their gauges always exist (at 0 before the group does).
+        for group in ConsumerGroup.allCases.map(\.name) {
             lag[group] = p.makeGauge(
                 name: "analytics_stream_group_lag", labels: [("group", group)],
                 help: "Entries of the stream not yet delivered to the consumer group")

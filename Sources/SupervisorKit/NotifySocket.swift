@@ -17,19 +17,16 @@ public final class NotifySocket {
         public let assignments: [String: String]
     }
 
-    public struct SocketError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
-    public init(path: String) throws(SocketError) {
+    /// - Throws: `SupervisorError.notifySocket` when the socket cannot be made or bound.
+    public init(path: String) throws(SupervisorError) {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw SocketError(description: "socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .notifySocket(path, String(cString: strerror(errno))) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
             close(fd)
-            throw SocketError(description: "socket path too long: \(path)")
+            throw .notifySocket(path, "the path is too long for a Unix socket")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         unlink(path)
@@ -39,7 +36,7 @@ public final class NotifySocket {
         guard bound == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
-            throw SocketError(description: "bind \(path): \(reason)")
+            throw .notifySocket(path, reason)
         }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, socklen_t(MemoryLayout<Int32>.size))

@@ -1,3 +1,5 @@
+import AnalyticsCore
+
 /// When to restart a worker that ended, and when to give up: exponential backoff with jitter, and a
 /// restart intensity — more than `maximumRestarts` within `window` means the worker cannot run, so
 /// the supervisor stops everything and exits non-zero (systemd takes over). A value type, driven by
@@ -30,15 +32,10 @@ public struct RestartPolicy: Sendable, Equatable {
         if recentRestarts.count >= maximumRestarts { return .giveUp }
         recentRestarts.append(now)
         consecutiveFailures = uptime >= stableAfter ? 1 : consecutiveFailures + 1
-        var delay = initialBackoff
-        for _ in 1..<consecutiveFailures {
-            delay = delay * 2
-            if delay >= maximumBackoff { break }
-        }
-        delay = min(delay, maximumBackoff)
+        var backoff = Backoff(initial: initialBackoff, maximum: maximumBackoff)
+        for _ in 1..<min(consecutiveFailures, 64) { _ = backoff.next() }
         // ±20 %: workers that fail together do not restart in lockstep.
         let factor = 0.8 + 0.4 * min(max(jitter, 0), 1)
-        let milliseconds = Double(delay.components.seconds) * 1000 + Double(delay.components.attoseconds) / 1e15
-        return .restart(after: .milliseconds(Int64((milliseconds * factor).rounded())))
+        return .restart(after: .milliseconds(Int64((backoff.current.inSeconds * 1000 * factor).rounded())))
     }
 }

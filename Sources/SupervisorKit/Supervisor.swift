@@ -40,11 +40,6 @@ public final class Supervisor: Service, Sendable {
         }
     }
 
-    public struct GaveUp: Error, CustomStringConvertible {
-        public let worker: String
-        public var description: String { "worker \(worker) restarted too often: giving up" }
-    }
-
     /// What a worker is doing, for `/healthz` and the STATUS line.
     public struct WorkerState: Sendable, Equatable {
         public var name: String
@@ -95,12 +90,7 @@ public final class Supervisor: Service, Sendable {
     }
 
     public func run() async throws {
-        let socket: NotifySocket
-        do {
-            socket = try NotifySocket(path: settings.notifySocketPath)
-        } catch {
-            throw error
-        }
+        let socket = try NotifySocket(path: settings.notifySocketPath)
         var workers = settings.workers.map { Runtime(spec: $0) }
         try await withGracefulShutdownHandler {
             try await supervise(&workers, socket: socket)
@@ -117,7 +107,7 @@ public final class Supervisor: Service, Sendable {
         }
         var announcedReady = false
         var lastStatus = ""
-        var failure: GaveUp?
+        var failure: SupervisorError?
         while !isStopping && failure == nil {
             let now = ContinuousClock.now
             // Messages from the workers, attributed by pid.
@@ -187,7 +177,7 @@ public final class Supervisor: Service, Sendable {
     }
 
     /// Records an exit and schedules the restart; returns an error when the worker must be given up.
-    private func workerEnded(_ worker: inout Runtime, termination: ProcessLauncher.Termination, at now: ContinuousClock.Instant) -> GaveUp? {
+    private func workerEnded(_ worker: inout Runtime, termination: ProcessLauncher.Termination, at now: ContinuousClock.Instant) -> SupervisorError? {
         let uptime = worker.startedAt.map { now - $0 } ?? .zero
         let reason: SupervisorMetrics.ExitReason
         let status: Int32
@@ -213,7 +203,7 @@ public final class Supervisor: Service, Sendable {
             return nil
         case .giveUp:
             logger.critical("worker restarted too often; stopping everything", metadata: ["worker": "\(worker.spec.name)"])
-            return GaveUp(worker: worker.spec.name)
+            return .workerGaveUp(worker.spec.name, restarts: worker.policy.maximumRestarts + 1, window: worker.policy.window)
         }
     }
 
@@ -224,7 +214,7 @@ public final class Supervisor: Service, Sendable {
         worker.lastPing = nil
         var environment = settings.environment.merging(worker.spec.environment) { $1 }
         environment["NOTIFY_SOCKET"] = socket.path
-        environment["WATCHDOG_USEC"] = String(Self.microseconds(settings.workerWatchdog))
+        environment["WATCHDOG_USEC"] = String(settings.workerWatchdog.inMicroseconds)
         environment["WATCHDOG_PID"] = nil
         environment[ServiceBootstrap.supervisorPIDVariable] = String(getpid())
         do {
@@ -247,7 +237,7 @@ public final class Supervisor: Service, Sendable {
     /// `analytics-archiver migrate` to completion before any worker starts; retried while it fails
     /// (PostgreSQL not there yet). False if asked to stop meanwhile.
     private func runMigrations() async -> Bool {
-        var backoff: Duration = .milliseconds(500)
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(10))
         while !isStopping {
             var environment = settings.environment
             environment["NOTIFY_SOCKET"] = nil
@@ -260,12 +250,11 @@ public final class Supervisor: Service, Sendable {
                     termination = ProcessLauncher.poll(pid)
                 }
                 if termination == .exited(0) { return true }
-                logger.warning("migrations failed; retrying", metadata: ["how": "\(termination!)", "retry_in": "\(backoff)"])
+                logger.warning("migrations failed; retrying", metadata: ["how": "\(termination!)", "retry_in": "\(backoff.current)"])
             } catch {
                 logger.error("cannot run migrations", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(10))
+            try? await Task.sleep(for: backoff.next())
         }
         return false
     }
@@ -308,9 +297,5 @@ public final class Supervisor: Service, Sendable {
         let ready = workers.filter { $0.pid != nil && $0.ready }.count
         let restarted = workers.filter { $0.restarts > 0 }.map { "\($0.spec.name) \($0.restarts)" }
         return "\(ready)/\(workers.count) workers ready" + (restarted.isEmpty ? "" : "; restarts: " + restarted.joined(separator: ", "))
-    }
-
-    public static func microseconds(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000
     }
 }

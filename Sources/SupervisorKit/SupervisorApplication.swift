@@ -6,20 +6,28 @@ import ServiceSupport
 
 /// Assembles the supervisor: the plan of workers found beside its own executable, its notify socket
 /// in a runtime directory, the admin listener (`/metrics`, `/healthz`) and the supervisor itself.
-public struct SupervisorApplication {
+public struct SupervisorApplication: ServiceApplication {
+    public static let processName = "analytics-supervisor"
+    public static let summary = "Runs every worker of the service, restarts those that fail, drains them on SIGTERM, and reports to systemd."
+
     public let services: [any Service]
     public let supervisor: Supervisor
+    public let startMetadata: Logger.Metadata
 
-    public init(configuration: AnalyticsConfiguration, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment)
-        throws
-    {
+    public init(configuration: AnalyticsConfiguration, logger: Logger) throws {
+        try self.init(configuration: configuration, logger: logger, environment: ProcessInfo.processInfo.environment)
+    }
+
+    public init(configuration: AnalyticsConfiguration, logger: Logger, environment: [String: String]) throws {
         let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         let plan = WorkerPlan.workers(for: configuration, binaryDirectory: binaries)
         for worker in plan where !FileManager.default.isExecutableFile(atPath: worker.executable) {
-            throw ConfigurationError(variable: "binaries", message: "\(worker.executable) not found beside the supervisor")
+            throw SupervisorError.executableMissing(worker.executable)
         }
         guard WorkerPlan.highestPort(for: configuration) <= 65535 else {
-            throw ConfigurationError(variable: "ANALYTICS_ADMIN_PORT", message: "the workers' ports would pass 65535")
+            throw ConfigurationError(
+                variable: AnalyticsConfiguration.name(of: \.adminPort),
+                message: "the workers' ports (each worker's admin port above it, and the hubs' above ANALYTICS_WS_PORT) would pass 65535: choose lower ports")
         }
         // systemd's RuntimeDirectory= when there is one; else a private directory of our own.
         let runtime = environment["RUNTIME_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }
@@ -36,9 +44,10 @@ public struct SupervisorApplication {
             systemd: SystemdNotifier(environment: environment),
             metrics: SupervisorMetrics(registry: registry, workers: plan.map(\.name)), logger: logger)
         self.supervisor = supervisor
-        let admin = AdminServer.make(host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger) {
-            supervisor.healthProblem
-        }
+        let admin = AdminServer.make(configuration, registry: registry, logger: logger) { supervisor.healthProblem }
         services = [admin, supervisor]
+        startMetadata = [
+            "workers": "\(plan.map(\.name).joined(separator: ", "))", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
+        ]
     }
 }

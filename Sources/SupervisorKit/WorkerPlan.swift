@@ -23,16 +23,18 @@ public enum WorkerPlan {
     public static func workers(for configuration: AnalyticsConfiguration, binaryDirectory: String) -> [WorkerSpec] {
         var specs: [WorkerSpec] = []
         var nextAdminPort = configuration.adminPort + 1
+        let adminPort = AnalyticsConfiguration.name(of: \.adminPort)
         func spec(_ kind: WorkerSpec.Kind, name: String, extra: [String: String] = [:]) -> WorkerSpec {
             defer { nextAdminPort += 1 }
             return WorkerSpec(
                 name: name, kind: kind, executable: "\(binaryDirectory)/analytics-\(kind.rawValue)", arguments: [],
-                environment: extra.merging(["ANALYTICS_ADMIN_PORT": String(nextAdminPort)]) { $1 })
+                environment: extra.merging([adminPort: String(nextAdminPort)]) { $1 })
         }
         specs.append(spec(.archiver, name: "archiver"))
         specs.append(spec(.aggregator, name: "aggregator"))
         for i in 0..<configuration.wshubReplicas {
-            specs.append(spec(.wshub, name: "wshub-\(i)", extra: ["ANALYTICS_WS_PORT": String(configuration.wsPort + i)]))
+            let wsPort = AnalyticsConfiguration.name(of: \.wsPort)
+            specs.append(spec(.wshub, name: "wshub-\(i)", extra: [wsPort: String(configuration.wsPort + i)]))
         }
         specs.append(spec(.gateway, name: "gateway"))
         return specs

@@ -45,8 +45,8 @@ struct ClientSession: Sendable {
         // Redis was unreachable at admission: try again (the heartbeat follows anyway).
         if stats == nil { await hub.sendInitialStats(to: client) }
         // Frames rather than `inbound.messages(maxSize:)`: every connection's task waits here, and
-        // the message reader's suspended frame cost ~2 KB more per connection (heaptrack, 5,000
-        // connections) for messages that are one small frame in practice.
+        // the message reader's larger suspended frame costs memory per connection, for messages
+        // that are one small frame in practice.
         var text: ByteBuffer?
         do {
             for try await frame in inbound {

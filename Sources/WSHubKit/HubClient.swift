@@ -98,8 +98,7 @@ public final class HubClient: Sendable {
     /// From now on messages are written as their pre-encoded bytes by a handler next to the socket,
     /// past the WebSocket handlers and the frame encoder: every client shares the same bytes, and
     /// the hub's passes over 10,000 clients no longer walk each one's pipeline nor allocate a frame
-    /// header per client (`bench/wshub.sh`: 78 % of a core instead of 86 % for the same messages,
-    /// for ~1.2 KB more per connection).
+    /// header per client, for a little more memory per connection.
     public func installWireWriter() -> EventLoopFuture<Void> {
         eventLoop.submit {
             let writer = WireWriter()
@@ -117,7 +116,7 @@ public final class HubClient: Sendable {
 
     /// Pings the peer (without flushing) unless the last ping is still unanswered, in which case the
     /// peer is closed as silent; on the event loop only. The hub pings every client in its own pass
-    /// rather than through a task per connection (each cost ~2 KB of suspended frames).
+    /// rather than through a task per connection, whose suspended frames cost memory per client.
     public func pingOnEventLoop(_ ping: WebSocketFrame) -> PingResult {
         eventLoop.preconditionInEventLoop()
         guard state.value.closed == nil, channel.isActive else { return .closed }

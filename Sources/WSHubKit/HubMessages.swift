@@ -1,7 +1,7 @@
 import AnalyticsCore
 import NIOCore
 
-/// The WebSocket messages of PRODUCT.md, each encoded once and shared by every client:
+/// The WebSocket messages (docs/data-layout.md), each encoded once and shared by every client:
 /// `initial_stats`, `heartbeat`, `event` and `events`.
 public enum HubMessages {
     public static func initialStats(_ stats: [UInt8]) -> ByteBuffer { wrap("initial_stats", stats) }

@@ -6,8 +6,8 @@ import Synchronization
 
 /// permessage-deflate (RFC 7692) as the hub speaks it: no context takeover in either direction, so
 /// that a message is compressed once and the same bytes serve every client that negotiated it, and
-/// no connection keeps a zlib state (256 KiB each with context takeover: 2.5 GB for 10,000
-/// dashboards). Sending is the hub's (`HubClient` picks the compressed frames); this extension only
+/// no connection keeps a zlib state (with context takeover each would keep a compressor's whole
+/// window, too much for thousands of dashboards). Sending is the hub's (`HubClient` picks the compressed frames); this extension only
 /// negotiates and inflates what a browser sends compressed.
 public struct SharedDeflateNegotiation: WebSocketExtensionBuilder {
     public static let name = "permessage-deflate"

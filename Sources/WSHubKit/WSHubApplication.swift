@@ -11,21 +11,26 @@ import ServiceSupport
 
 /// Assembles a hub: its Redis client (stats) and subscription, the hub, and the listener serving
 /// `GET /ws/analytics` (WebSocket), `/metrics` and `/healthz`; services in start order.
-public struct WSHubApplication {
+public struct WSHubApplication: ServiceApplication {
+    public static let processName = "analytics-wshub"
+    public static let summary = "Pushes live metrics to dashboards over WebSocket; runs as several replicas."
+
     public static let path = "/ws/analytics"
 
     public let services: [any Service]
     public let hub: LiveHub
     public let registry: MetricsRegistry
+    public let startMetadata: Logger.Metadata
 
     public init(configuration: AnalyticsConfiguration, logger: Logger) {
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
         self.registry = registry
         let metrics = HubMetrics(registry: registry)
-        let redis = RedisClient(
-            configuration, name: "wshub-query", logger: logger,
-            metrics: PrometheusRedisClientMetrics(registry: registry, client: "wshub-query")
-        ) {
+        startMetadata = [
+            "listen": "\(configuration.wsHost):\(configuration.wsPort)", "redis": "\(configuration.redis.redacted)",
+            "max_connections": "\(configuration.wsMaxConnections)",
+        ]
+        let redis = RedisClient(configuration, name: "wshub-query", registry: registry, logger: logger) {
             $0.commandTimeout = .seconds(2)
             $0.queueTimeout = .seconds(2)
         }
@@ -40,7 +45,7 @@ public struct WSHubApplication {
         self.hub = hub
         let subscription = SubscriptionService(
             configuration: .init(
-                endpoint: RedisEndpoint(configuration.redisURL), channels: [configuration.keyspace.realtimeChannel],
+                endpoint: configuration.redis, channels: [configuration.keyspace.realtimeChannel],
                 name: "wshub-subscribe"),
             hub: hub, logger: logger)
         let admission = AdmissionPolicy(allowedOrigins: configuration.wsAllowedOrigins, hub: hub)

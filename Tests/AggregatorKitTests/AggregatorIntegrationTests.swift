@@ -16,7 +16,9 @@ struct AggregatorIntegrationTests {
     final class Harness: Sendable {
         let server: RedisServer
         let redis: RedisClient
-        let consumer: AggregatorConsumer
+        let processor: AggregationProcessor
+        /// The loop around `processor`, claiming entries as soon as they are pending.
+        let consumer: StreamConsumer
         let keyspace: RedisKeyspace
 
         init(consumerName: String = "test-consumer", activeWindowSeconds: Int = 300, server: RedisServer? = nil) async throws {
@@ -25,11 +27,14 @@ struct AggregatorIntegrationTests {
             redis = server.client(name: "harness")
             keyspace = RedisKeyspace()
             let registry = MetricsRegistry(namespace: "maicivy")
-            var settings = AggregatorConsumer.Settings(consumerName: consumerName, keyspace: keyspace, activeWindowSeconds: activeWindowSeconds)
-            settings.claimIdle = .milliseconds(0)
-            consumer = AggregatorConsumer(
-                settings: settings, reader: redis, writer: redis, metrics: AggregatorMetrics(registry: registry),
+            let stream = StreamGroupReader(group: .aggregator, consumer: consumerName, keyspace: keyspace, reader: redis, writer: redis)
+            processor = AggregationProcessor(
+                settings: .init(keyspace: keyspace, activeWindowSeconds: activeWindowSeconds), stream: stream,
+                metrics: AggregatorMetrics(registry: registry),
                 health: StreamHealth(redis: redis, keyspace: keyspace, registry: registry), logger: Logger(label: "test"))
+            var settings = AggregationProcessor.consumerSettings
+            settings.claimIdle = .milliseconds(0)
+            consumer = StreamConsumer(stream: stream, processor: processor, settings: settings, registry: registry, logger: Logger(label: "test"))
         }
 
         func publish(_ events: [AnalyticsEvent]) async throws {
@@ -48,11 +53,11 @@ struct AggregatorIntegrationTests {
         /// then crashes would).
         func deliver(to consumer: String, count: Int = 10_000) async throws -> [RedisStreamEntry] {
             try RedisStreamEntry.fromRead(try await redis.send(
-                "XREADGROUP", "GROUP", AggregatorConsumer.group, consumer, "COUNT", String(count), "STREAMS", keyspace.stream, ">"))
+                "XREADGROUP", "GROUP", ConsumerGroup.aggregator.name, consumer, "COUNT", String(count), "STREAMS", keyspace.stream, ">"))
         }
 
         func createGroup() async throws {
-            _ = try await redis.pipeline([RedisCommand("XGROUP", "CREATE", keyspace.stream, AggregatorConsumer.group, "0", "MKSTREAM")])
+            _ = try await redis.pipeline([RedisCommand("XGROUP", "CREATE", keyspace.stream, ConsumerGroup.aggregator.name, "0", "MKSTREAM")])
         }
 
         func counter(_ key: String) async throws -> Int {
@@ -60,7 +65,7 @@ struct AggregatorIntegrationTests {
         }
 
         func pending() async throws -> Int {
-            try await redis.send("XPENDING", keyspace.stream, AggregatorConsumer.group).array?.first?.int ?? -1
+            try await redis.send("XPENDING", keyspace.stream, ConsumerGroup.aggregator.name).array?.first?.int ?? -1
         }
 
         deinit {
@@ -83,11 +88,11 @@ struct AggregatorIntegrationTests {
         let alice = UUID(), bob = UUID()
         try await h.createGroup()
         try await h.publish([event(visitor: alice), event(visitor: bob)])
-        #expect(try await h.consumer.apply(try await h.deliver(to: "test-consumer")).applied == [true, true])
+        #expect(try await h.processor.apply(try await h.deliver(to: "test-consumer")).applied == [true, true])
         #expect(try await h.redis.send("PFCOUNT", day).int == 2)
         // Seen again on the same connection: nothing to add, the count stays right.
         try await h.publish([event(visitor: alice)])
-        #expect(try await h.consumer.apply(try await h.deliver(to: "test-consumer")).applied == [true])
+        #expect(try await h.processor.apply(try await h.deliver(to: "test-consumer")).applied == [true])
         #expect(try await h.redis.send("PFCOUNT", day).int == 2)
 
         await h.server.stop()
@@ -96,7 +101,7 @@ struct AggregatorIntegrationTests {
         #expect(try await h.redis.send("EXISTS", day).int == 0)
         try await h.createGroup()
         try await h.publish([event(visitor: alice), event(visitor: bob)])
-        #expect(try await h.consumer.apply(try await h.deliver(to: "test-consumer")).applied == [true, true])
+        #expect(try await h.processor.apply(try await h.deliver(to: "test-consumer")).applied == [true, true])
         #expect(try await h.redis.send("PFCOUNT", day).int == 2)
         #expect(try await h.redis.send("PFCOUNT", week).int == 2)
     }
@@ -115,7 +120,7 @@ struct AggregatorIntegrationTests {
             event("letter_generated", visitor: bob, data: #"{"type":"anti_motivation"}"#, at: now),
         ])
         try await h.createGroup()
-        let outcome = try await h.consumer.apply(try await h.deliver(to: "test-consumer"))
+        let outcome = try await h.processor.apply(try await h.deliver(to: "test-consumer"))
         #expect(outcome.applied == [true, true, true, true, true])
         #expect(outcome.newUniqueVisitors == 2)
         #expect(outcome.currentVisitors == 2)
@@ -137,8 +142,8 @@ struct AggregatorIntegrationTests {
         try await h.publish((0..<50).map { _ in event() })
         try await h.createGroup()
         let batch = try await h.deliver(to: "test-consumer")
-        let first = try await h.consumer.apply(batch)
-        let second = try await h.consumer.apply(batch)
+        let first = try await h.processor.apply(batch)
+        let second = try await h.processor.apply(batch)
         #expect(first.appliedCount == 50)
         #expect(second.appliedCount == 0)
         #expect(second.applied.count == 50)
@@ -155,7 +160,7 @@ struct AggregatorIntegrationTests {
         #expect(delivered.count == 30)
         #expect(try await h.pending() == 30)
         // A half-applied past is impossible: apply ten of them, as a run that crashed after one batch.
-        try await h.consumer.apply(Array(delivered.prefix(10)))
+        try await h.processor.apply(Array(delivered.prefix(10)))
         // The restarted consumer (same name) re-reads its pending list and counts only the other 20.
         let restarted = try await Harness(server: h.server)
         let run = Task { try await restarted.consumer.run() }
@@ -174,7 +179,7 @@ struct AggregatorIntegrationTests {
         let stuck = try await h.deliver(to: "dead-consumer")
         #expect(stuck.count == 40)
         // The dead consumer had applied the first 15 before it died.
-        try await h.consumer.apply(Array(stuck.prefix(15)))
+        try await h.processor.apply(Array(stuck.prefix(15)))
         let run = Task { try await h.consumer.run() }
         defer { run.cancel() }
         let day = TimeBucket(epochMilliseconds: EpochClock.milliseconds()).dayName
@@ -187,7 +192,7 @@ struct AggregatorIntegrationTests {
         let now = EpochClock.milliseconds()
         try await h.publish([event("letter_generated", data: #"{"type":"motivation"}"#, at: now)])
         try await h.createGroup()
-        try await h.consumer.apply(try await h.deliver(to: "test-consumer"))
+        try await h.processor.apply(try await h.deliver(to: "test-consumer"))
         let bucket = TimeBucket(epochMilliseconds: now)
         for period in Period.allCases {
             // TTLs count from when they are read.
@@ -212,7 +217,7 @@ struct AggregatorIntegrationTests {
         let lastOf2026: Int64 = Int64(CivilDate(year: 2027, month: 1, day: 1).daysSinceEpoch) * 86_400_000 - 1
         try await h.publish([event(at: lastOf2026), event(at: lastOf2026 + 1), event(at: lastOf2026 + 2)])
         try await h.createGroup()
-        try await h.consumer.apply(try await h.deliver(to: "test-consumer"))
+        try await h.processor.apply(try await h.deliver(to: "test-consumer"))
         #expect(try await h.counter(keyspace.totalEvents(.day, "2026-12-31")) == 1)
         #expect(try await h.counter(keyspace.totalEvents(.day, "2027-01-01")) == 2)
         #expect(try await h.counter(keyspace.totalEvents(.week, "2026-W53")) == 3)
@@ -225,12 +230,12 @@ struct AggregatorIntegrationTests {
         let stats = { () async throws -> Int in try await h.redis.send("ZCARD", keyspace.activeVisitors).int ?? -1 }
         try await h.publish([event(), event(), event()])
         try await h.createGroup()
-        let outcome = try await h.consumer.apply(try await h.deliver(to: "test-consumer"))
+        let outcome = try await h.processor.apply(try await h.deliver(to: "test-consumer"))
         #expect(outcome.currentVisitors == 3)
         #expect(try await stats() == 3)
         // An old event never makes its visitor current.
         try await h.publish([event(at: EpochClock.milliseconds() - 10_000)])
-        #expect(try await h.consumer.apply(try await h.deliver(to: "test-consumer")).currentVisitors == 3)
+        #expect(try await h.processor.apply(try await h.deliver(to: "test-consumer")).currentVisitors == 3)
         // Members older than the window really leave, with no new event to trigger it.
         let run = Task { try await h.consumer.run() }
         defer { run.cancel() }
@@ -245,7 +250,7 @@ struct AggregatorIntegrationTests {
         var applied = 0
         while applied < 100_000 {
             let batch = try await h.deliver(to: "test-consumer", count: 5000)
-            applied += try await h.consumer.apply(batch).appliedCount
+            applied += try await h.processor.apply(batch).appliedCount
         }
         let day = TimeBucket(epochMilliseconds: now).dayName
         #expect(try await h.counter(keyspace.totalEvents(.day, day)) == 100_000)
@@ -259,7 +264,7 @@ struct AggregatorIntegrationTests {
         try await h.redis.send("XADD", keyspace.stream, "*", "garbage", "1")
         try await h.publish([event()])
         let delivered = try await h.deliver(to: "test-consumer")
-        let outcome = try await h.consumer.apply(delivered)
+        let outcome = try await h.processor.apply(delivered)
         #expect(outcome.appliedCount == 1)
         #expect(try await h.pending() == 0)
         let dead = try RedisStreamEntry.list(from: try await h.redis.send("XRANGE", keyspace.deadLetters, "-", "+"))
@@ -278,7 +283,7 @@ struct AggregatorIntegrationTests {
         let visitor = UUID()
         try await h.publish([event("cv_theme_view", visitor: visitor, data: #"{"theme":"backend","secret":"s3"}"#)])
         try await h.createGroup()
-        try await h.consumer.apply(try await h.deliver(to: "test-consumer"))
+        try await h.processor.apply(try await h.deliver(to: "test-consumer"))
         #expect(await eventually { subscriber.output.contains(#""type":"batch""#) })
         let message = subscriber.output
         #expect(message.contains(#""event_type":"cv_theme_view""#))

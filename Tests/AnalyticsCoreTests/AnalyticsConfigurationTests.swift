@@ -1,7 +1,7 @@
 import AnalyticsCore
 import Testing
 
-@Suite("AnalyticsConfiguration and RedisURL")
+@Suite("AnalyticsConfiguration")
 struct AnalyticsConfigurationTests {
     private func load(_ environment: [String: String] = [:], _ arguments: [String] = []) throws
         -> (AnalyticsConfiguration, positional: [String])
@@ -27,9 +27,9 @@ struct AnalyticsConfigurationTests {
     @Test func defaultsMatchTheProductTable() throws {
         let (c, positional) = try load()
         #expect(positional.isEmpty)
-        #expect(c.redisURL == RedisURL(location: .tcp(host: "127.0.0.1", port: 6379), database: 0))
-        #expect(c.redisURL == RedisURL("redis://127.0.0.1:6379/0"))
-        #expect(c.databaseURL == "postgres://127.0.0.1:5432/analytics")
+        #expect(c.redis == RedisEndpoint(location: .tcp(host: "127.0.0.1", port: 6379), database: 0))
+        #expect(c.redis == RedisEndpoint(url: "redis://127.0.0.1:6379/0"))
+        #expect(c.database == PostgresEndpoint(host: "127.0.0.1", port: 5432, database: "analytics"))
         #expect(c.keyPrefix == "analytics")
         #expect(c.keyspace == RedisKeyspace(prefix: "analytics"))
         #expect(c.httpHost == "127.0.0.1")
@@ -81,8 +81,8 @@ struct AnalyticsConfigurationTests {
             "ANALYTICS_CONSUMER_NAME": "worker-7",
             "ANALYTICS_ACTIVE_WINDOW_SEC": "60",
         ])
-        #expect(c.redisURL == RedisURL(location: .tcp(host: "redis.internal", port: 6380), database: 3, password: "pw"))
-        #expect(c.databaseURL == "postgresql://u:p@db:5433/a")
+        #expect(c.redis == RedisEndpoint(location: .tcp(host: "redis.internal", port: 6380), database: 3, password: "pw"))
+        #expect(c.database == PostgresEndpoint(host: "db", port: 5433, username: "u", password: "p", database: "a"))
         #expect(c.keyPrefix == "my-app:v1.x_2")
         #expect(c.keyspace.stream == "my-app:v1.x_2:events")
         #expect(c.httpHost == "0.0.0.0")
@@ -188,7 +188,7 @@ struct AnalyticsConfigurationTests {
             "--log-level=warning", "--http-port=1", "--http-port=2",
         ])
         #expect(positional.isEmpty)
-        #expect(c.redisURL == RedisURL(location: .unixSocket(path: "/tmp/r.sock"), database: 2))
+        #expect(c.redis == RedisEndpoint(location: .unixSocket(path: "/tmp/r.sock"), database: 2))
         #expect(c.keyPrefix == "k")
         #expect(c.trustedProxies == [IPNetwork("10.0.0.0/8")!])
         #expect(c.logLevel == "warning")
@@ -213,7 +213,7 @@ struct AnalyticsConfigurationTests {
             "ANALYTICS_WORKER_WATCHDOG_SEC", "ANALYTICS_RAW_RETENTION_DAYS", "ANALYTICS_ARCHIVE_RETENTION_DAYS",
             "ANALYTICS_ARCHIVE_DIR", "ANALYTICS_METRICS_NAMESPACE",
         ] {
-            #expect(names.contains(name), "\(name) is in PRODUCT.md's table")
+            #expect(names.contains(name), "\(name) is in the configuration table")
         }
     }
 
@@ -239,74 +239,5 @@ struct AnalyticsConfigurationTests {
         let (d, rest) = try load([:], ["--archive-dir", "--weird", "x"])
         #expect(d.archiveDirectory == "--weird")
         #expect(rest == ["x"])
-    }
-
-    // MARK: RedisURL
-
-    @Test func redisURLForms() throws {
-        #expect(RedisURL("redis://localhost") == RedisURL(location: .tcp(host: "localhost", port: 6379)))
-        #expect(RedisURL("redis://localhost/") == RedisURL(location: .tcp(host: "localhost", port: 6379)))
-        #expect(RedisURL("redis://localhost:6390") == RedisURL(location: .tcp(host: "localhost", port: 6390)))
-        #expect(RedisURL("redis://10.1.2.3:6379/15") == RedisURL(location: .tcp(host: "10.1.2.3", port: 6379), database: 15))
-
-        let password = try #require(RedisURL("redis://:s3cret@cache:6380/2"))
-        #expect(password.location == .tcp(host: "cache", port: 6380))
-        #expect(password.database == 2)
-        #expect(password.username == nil)
-        #expect(password.password == "s3cret")
-
-        let bare = try #require(RedisURL("redis://s3cret@cache"))
-        #expect(bare.username == nil)
-        #expect(bare.password == "s3cret")
-
-        let userPassword = try #require(RedisURL("redis://alice:p%40ss%3Aw@cache/1"))
-        #expect(userPassword.username == "alice")
-        #expect(userPassword.password == "p@ss:w")
-        #expect(userPassword.database == 1)
-        #expect(userPassword.location == .tcp(host: "cache", port: 6379))
-
-        let at = try #require(RedisURL("redis://:a@b@cache"))
-        #expect(at.password == "a@b")
-        #expect(at.location == .tcp(host: "cache", port: 6379))
-
-        #expect(RedisURL("redis://[::1]:6380") == RedisURL(location: .tcp(host: "::1", port: 6380)))
-        #expect(RedisURL("redis://[::1]") == RedisURL(location: .tcp(host: "::1", port: 6379)))
-        #expect(RedisURL("redis://[fd00::5]:7000/4") == RedisURL(location: .tcp(host: "fd00::5", port: 7000), database: 4))
-
-        #expect(RedisURL("unix:///tmp/r.sock?db=2") == RedisURL(location: .unixSocket(path: "/tmp/r.sock"), database: 2))
-        #expect(RedisURL("unix:///tmp/r.sock") == RedisURL(location: .unixSocket(path: "/tmp/r.sock"), database: 0))
-        #expect(RedisURL("unix:///tmp/r.sock?x=1&db=5") == RedisURL(location: .unixSocket(path: "/tmp/r.sock"), database: 5))
-    }
-
-    @Test(arguments: [
-        "http://x", "rediss://host", "localhost:6379", "", "redis://host/abc", "redis://host/-1", "redis://host/1.5",
-        "redis://host:0", "redis://host:65536", "redis://host:abc", "redis://host:", "redis://:6379",
-        "redis://[::1", "redis://[::1]x", "redis://[::1]:0", "redis://[]:6379",
-        "unix://relative.sock", "unix:///tmp/r.sock?db=x", "unix:///tmp/r.sock?db=-1", "unix://",
-    ])
-    func invalidRedisURLs(text: String) {
-        #expect(RedisURL(text) == nil)
-    }
-
-    @Test func malformedPercentEncodingInThePasswordIsRefused() {
-        // "%zz" cannot be decoded; the URL must be refused rather than connect without a password.
-        #expect(RedisURL("redis://:%zz@host") == nil)
-        #expect(RedisURL("redis://alice:%4@host") == nil)
-        #expect(RedisURL("redis://%zz@host") == nil)  // a bare password, without a user
-        #expect(RedisURL("redis://alice:ok%@host:6380/1") == nil)
-        // A well-formed encoding, and no password at all, are still accepted.
-        #expect(RedisURL("redis://alice:%41b@host")?.password == "Ab")
-        #expect(RedisURL("redis://:%25@host")?.password == "%")
-        #expect(RedisURL("redis://host")?.password == nil)
-    }
-
-    @Test func redactedHidesThePassword() throws {
-        let url = try #require(RedisURL("redis://alice:s3cret@cache:6380/2"))
-        #expect(url.redacted == "redis://alice:***@cache:6380/2")
-        #expect(!url.redacted.contains("s3cret"))
-        #expect(try #require(RedisURL("redis://:s3cret@cache")).redacted == "redis://:***@cache:6379/0")
-        #expect(try #require(RedisURL("redis://cache")).redacted == "redis://cache:6379/0")
-        #expect(try #require(RedisURL("redis://[::1]:6380/1")).redacted == "redis://[::1]:6380/1")
-        #expect(try #require(RedisURL("unix:///tmp/r.sock?db=2")).redacted == "unix:///tmp/r.sock?db=2")
     }
 }

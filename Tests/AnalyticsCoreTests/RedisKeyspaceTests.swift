@@ -20,7 +20,7 @@ struct RedisKeyspaceTests {
         #expect(keys.uniqueVisitors(.week, "2026-W48") == "analytics:visitors:unique:week:2026-W48")
         #expect(keys.uniqueVisitors(.month, "2026-11") == "analytics:visitors:unique:month:2026-11")
         #expect(keys.visitorSalt(day: "2026-11-27") == "analytics:salt:2026-11-27")
-        #expect(keys.consumerAlive(group: "aggregator") == "analytics:alive:aggregator")
+        #expect(keys.consumerAlive(group: .aggregator) == "analytics:alive:aggregator")
         #expect(keys.deadLetters == "analytics:events:dead")
     }
 
@@ -34,7 +34,7 @@ struct RedisKeyspaceTests {
         #expect(keys.lettersGenerated(.day, "2027-01-04") == "test-1:app:stats:day:2027-01-04:letters_generated")
         #expect(keys.uniqueVisitors(.month, "2027-01") == "test-1:app:visitors:unique:month:2027-01")
         #expect(keys.visitorSalt(day: "2027-01-04") == "test-1:app:salt:2027-01-04")
-        #expect(keys.consumerAlive(group: "archiver") == "test-1:app:alive:archiver")
+        #expect(keys.consumerAlive(group: .archiver) == "test-1:app:alive:archiver")
         #expect(keys.deadLetters == "test-1:app:events:dead")
         #expect(RedisKeyspace(prefix: "a") != RedisKeyspace(prefix: "b"))
         #expect(RedisKeyspace(prefix: "analytics") == RedisKeyspace())

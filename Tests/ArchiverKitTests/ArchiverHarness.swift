@@ -31,7 +31,7 @@ final class ArchiverHarness: Sendable {
         var logger = Logger(label: "archiver-test")
         logger.logLevel = .warning
         self.logger = logger
-        var configuration = try DatabaseURL(postgres.url).clientConfiguration()
+        var configuration = try PostgresEndpoint(url: postgres.url).clientConfiguration()
         configuration.options.maximumConnections = 4
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
@@ -62,11 +62,17 @@ final class ArchiverHarness: Sendable {
             client: client, redis: redis, keyspace: keyspace, partitions: partitions, metrics: metrics, logger: logger)
     }
 
-    func consumer(name: String = "archiver-test") -> ArchiverConsumer {
-        ArchiverConsumer(
-            settings: .init(consumerName: name, keyspace: keyspace), reader: redis, writer: redis, store: store,
-            partitions: partitions, health: StreamHealth(redis: redis, keyspace: keyspace, registry: MetricsRegistry(namespace: "m")),
-            metrics: metrics, retention: nil, logger: logger)
+    /// The archiver's consumer loop and its processor, as `ArchiverApplication` assembles them.
+    func consumer(name: String = "archiver-test") -> StreamConsumer {
+        let stream = StreamGroupReader(group: .archiver, consumer: name, keyspace: keyspace, reader: redis, writer: redis)
+        let registry = MetricsRegistry(namespace: "m")
+        let liveness = Liveness()
+        let processor = ArchivingProcessor(
+            stream: stream, store: store, partitions: partitions, health: StreamHealth(redis: redis, keyspace: keyspace, registry: registry),
+            metrics: metrics, retention: nil, liveness: liveness, logger: logger)
+        return StreamConsumer(
+            stream: stream, processor: processor, settings: ArchivingProcessor.consumerSettings, registry: registry, liveness: liveness,
+            logger: logger)
     }
 
     /// `count` events spread over `visitors` visitors at `ms` (+ i ms each).

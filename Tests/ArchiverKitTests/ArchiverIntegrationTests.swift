@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import RedisClient
+import ServiceSupport
 import Testing
 import TestSupport
 

@@ -23,7 +23,7 @@ struct GatewayIntegrationTests {
             self.server = server
             redis = server.client(name: "harness")
             var configuration = AnalyticsConfiguration()
-            configuration.redisURL = RedisURL(server.url)!
+            configuration.redis = server.endpoint
             configuration.httpPort = FreePort.next()
             adjust(&configuration)
             http = HTTPTestClient(port: configuration.httpPort)
@@ -262,11 +262,11 @@ struct GatewayIntegrationTests {
         let notReady = try await h.http.get("/readyz")
         #expect(notReady.status == 503)
         #expect(notReady.body.contains("aggregator"))
-        try await h.redis.send("SET", h.keyspace.consumerAlive(group: "aggregator"), "c", "PX", "10000")
+        try await h.redis.send("SET", h.keyspace.consumerAlive(group: .aggregator), "c", "PX", "10000")
         let noArchiver = try await h.http.get("/readyz")
         #expect(noArchiver.status == 503)
         #expect(noArchiver.body.contains("archiver"))
-        try await h.redis.send("SET", h.keyspace.consumerAlive(group: "archiver"), "c", "PX", "10000")
+        try await h.redis.send("SET", h.keyspace.consumerAlive(group: .archiver), "c", "PX", "10000")
         #expect(try await h.http.get("/readyz").status == 200)
         #expect(try await h.http.get("/healthz").status == 200)
     }

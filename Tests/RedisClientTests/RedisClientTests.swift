@@ -1,3 +1,4 @@
+import AnalyticsCore
 import Foundation
 import Logging
 import RedisClient

@@ -39,7 +39,7 @@ struct SupervisorIntegrationTests {
                 "ANALYTICS_ADMIN_PORT": String(ports.admin), "ANALYTICS_WSHUB_REPLICAS": "2",
                 "ANALYTICS_WORKER_WATCHDOG_SEC": String(watchdogSeconds), "ANALYTICS_ARCHIVE_DIR": redis.directory.path + "/archive",
                 "ANALYTICS_LOG_LEVEL": "info", "ANALYTICS_MIGRATIONS_DIR": Self.migrationsDirectory,
-                "NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": String(Supervisor.microseconds(systemdWatchdog)),
+                "NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": String(systemdWatchdog.inMicroseconds),
             ]
             environment.merge(extra) { $1 }
             supervisor = try ServiceProcess(.supervisor, environment: environment, directory: redis.directory.url)

@@ -9,7 +9,7 @@ import WSHubKit
 
 @Suite("Hub messages and client buffers")
 struct HubUnitTests {
-    @Test func messagesAreEncodedAsPRODUCTSays() {
+    @Test func messagesAreEncodedAsDocumented() {
         let stats = Array(#"{"current_visitors":2,"unique_today":5,"timestamp":1}"#.utf8)
         #expect(String(buffer: HubMessages.initialStats(stats)) == #"{"type":"initial_stats","data":{"current_visitors":2,"unique_today":5,"timestamp":1}}"#)
         #expect(String(buffer: HubMessages.heartbeat(stats)).hasPrefix(#"{"type":"heartbeat","data":{"#))

@@ -12,17 +12,16 @@ import Glibc
 /// set, one `read` per ready socket. Each counts its messages by type from their first bytes,
 /// answers pings and notices when the hub closes it, like the NIO connections. On one machine the
 /// load client takes its CPU from the hub it measures, which dashboards on other machines would
-/// not: `bench/wshub.sh`, same hour, the whole client took 8.9 µs of CPU per message received
-/// instead of 12.1 µs (`--no-raw-counting`), and the hub's p99 went from 225 ms to 167–171 ms.
+/// not: this costs less CPU per message received than NIO connections (`--no-raw-counting`).
 final class CountingConnections: Sendable {
     /// One connection's socket and what it saw; touched only with `state` locked.
     private final class Connection {
         let fd: Int32
-        var snapshot: WSConnSnapshot
+        var snapshot: WebSocketConnectionSnapshot
         var frames = FrameReader(keepsWholeMessages: false)
         var closeSent = false
 
-        init(fd: Int32, snapshot: WSConnSnapshot) {
+        init(fd: Int32, snapshot: WebSocketConnectionSnapshot) {
             self.fd = fd
             self.snapshot = snapshot
         }
@@ -31,18 +30,18 @@ final class CountingConnections: Sendable {
     private struct State: ~Copyable {
         var open: [Int32: Connection] = [:]
         /// Closed, or never connected.
-        var ended: [WSConnSnapshot] = []
+        var ended: [WebSocketConnectionSnapshot] = []
         var connecting = true
         var closingByClient = false
         var stopping = false
     }
 
-    private let target: WSTarget
+    private let target: WebSocketTarget
     private let epoll: Int32
     private let state = Mutex(State())
     private let readerDone = DispatchSemaphore(value: 0)
 
-    init(target: WSTarget) {
+    init(target: WebSocketTarget) {
         self.target = target
         epoll = cepoll_create()
         precondition(epoll >= 0, "epoll_create1: \(String(cString: strerror(errno)))")
@@ -73,7 +72,7 @@ final class CountingConnections: Sendable {
         while state.withLock({ $0.connecting }) { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
-    func snapshots() -> [WSConnSnapshot] {
+    func snapshots() -> [WebSocketConnectionSnapshot] {
         state.withLock { $0.ended + $0.open.values.map(\.snapshot) }
     }
 
@@ -82,7 +81,7 @@ final class CountingConnections: Sendable {
         state.withLock { state in
             state.closingByClient = true
             for connection in state.open.values {
-                send(WSLoadHandler.frame(opcode: 0x8, payload: [0x03, 0xE9], allocator: .init()), on: connection.fd)
+                send(WebSocketLoadHandler.frame(opcode: 0x8, payload: [0x03, 0xE9], allocator: .init()), on: connection.fd)
                 connection.snapshot.closedAt = monotonicNanoseconds()
                 close(connection.fd)
                 state.ended.append(connection.snapshot)
@@ -96,7 +95,7 @@ final class CountingConnections: Sendable {
     // MARK: Connecting (blocking, on the connecting thread)
 
     private func open(index: Int) {
-        var snapshot = WSConnSnapshot(index: index, role: .counting)
+        var snapshot = WebSocketConnectionSnapshot(index: index, role: .counting)
         let fd = socket(Int32(target.address.protocol.rawValue), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else {
             snapshot.failure = "socket: \(String(cString: strerror(errno)))"
@@ -200,13 +199,13 @@ final class CountingConnections: Sendable {
                 connection.snapshot.countUnparsed(compressed: compressed, prefix: prefix, at: now)
             case .control(0x9, let payload):  // ping
                 connection.snapshot.pings += 1
-                send(WSLoadHandler.frame(opcode: 0xA, payload: payload, allocator: .init()), on: connection.fd)
+                send(WebSocketLoadHandler.frame(opcode: 0xA, payload: payload, allocator: .init()), on: connection.fd)
             case .control(0x8, let payload):  // close: answer it, then the hub closes the connection (read returns 0)
                 connection.snapshot.closeCode = payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : 1005
                 if !closingByClient { connection.snapshot.closedByServer = true }
                 if !connection.closeSent {
                     connection.closeSent = true
-                    send(WSLoadHandler.frame(opcode: 0x8, payload: Array(payload.prefix(2)), allocator: .init()), on: connection.fd)
+                    send(WebSocketLoadHandler.frame(opcode: 0x8, payload: Array(payload.prefix(2)), allocator: .init()), on: connection.fd)
                 }
             case .control(0xA, _): break  // pong
             case .control: connection.snapshot.protocolErrors += 1

@@ -100,19 +100,3 @@ struct FrameReader {
         }
     }
 }
-
-extension WSConnSnapshot {
-    /// A message counted without parsing it (counting connections): its type from its first bytes.
-    mutating func countUnparsed(compressed: Bool, prefix: [UInt8], at now: UInt64) {
-        messages += 1
-        let type = compressed ? .compressed : HubMessageType(prefix: prefix)
-        byType[type.rawValue] += 1
-        if firstType == nil { firstType = type }
-        if type == .event || type == .events { eventMessage(at: now) }
-    }
-
-    mutating func eventMessage(at now: UInt64) {
-        if firstEventMessageAt == nil { firstEventMessageAt = now }
-        lastEventMessageAt = now
-    }
-}

@@ -1,0 +1,178 @@
+extension AnalyticsConfiguration {
+    /// One entry of the configuration table: an environment variable, its `--flag` twin, what it
+    /// means, and how its value is checked and stored.
+    public struct Variable: Sendable {
+        /// The environment variable, `ANALYTICS_…`.
+        public let name: String
+        public let meaning: String
+        /// The configuration field it sets, by which code names the variable (`name(of:)`).
+        public let field: any PartialKeyPath<AnalyticsConfiguration> & Sendable
+        private let store: @Sendable (String, inout AnalyticsConfiguration) throws(InvalidValue) -> Void
+
+        /// The flag twin: the name without `ANALYTICS_`, in lower case, with dashes (`--http-port`).
+        public var flag: String {
+            "--" + String(name.dropFirst("ANALYTICS_".count).lowercased().map { $0 == "_" ? "-" : $0 })
+        }
+
+        /// - Parameters:
+        ///   - name: the environment variable.
+        ///   - field: the field the value goes to.
+        ///   - meaning: one line for `--help` and the README.
+        ///   - parse: checks a value and turns it into the field's type, or says what was expected.
+        public init<Value>(
+            _ name: String, _ field: any WritableKeyPath<AnalyticsConfiguration, Value> & Sendable, _ meaning: String,
+            parse: @escaping @Sendable (String) throws(InvalidValue) -> Value
+        ) {
+            self.name = name
+            self.meaning = meaning
+            self.field = field
+            store = { value, configuration throws(InvalidValue) in configuration[keyPath: field] = try parse(value) }
+        }
+
+        /// Checks `value` and stores it in `configuration`.
+        /// - Throws: `ConfigurationError` naming this variable.
+        public func apply(_ value: String, to configuration: inout AnalyticsConfiguration) throws(ConfigurationError) {
+            do {
+                try store(value, &configuration)
+            } catch {
+                throw ConfigurationError(variable: name, value: value, error)
+            }
+        }
+    }
+
+    /// The environment variable that sets `field`, for code that hands configuration on (the
+    /// supervisor to its workers, the tests to the processes they start).
+    public static func name(of field: PartialKeyPath<AnalyticsConfiguration>) -> String {
+        guard let variable = variables.first(where: { $0.field as PartialKeyPath<AnalyticsConfiguration> == field }) else {
+            preconditionFailure("no configuration variable sets \(field)")
+        }
+        return variable.name
+    }
+
+    /// Every variable, in the order `--help` lists them.
+    public static let variables: [Variable] = [
+        Variable("ANALYTICS_REDIS_URL", \.redis, "Redis (the DB number in the path is honoured)") { v throws(InvalidValue) in
+            guard let endpoint = RedisEndpoint(url: v) else {
+                throw InvalidValue(expected: "redis://[[user]:password@]host[:port][/db] or unix:///path[?db=N]")
+            }
+            return endpoint
+        },
+        Variable("ANALYTICS_DATABASE_URL", \.database, "PostgreSQL (postgres://user:password@host:port/database[?sslmode=…])") {
+            v throws(InvalidValue) in try PostgresEndpoint(url: v)
+        },
+        Variable("ANALYTICS_KEY_PREFIX", \.keyPrefix, "prefix of every Redis key, stream and channel") { v throws(InvalidValue) in
+            let ok = !v.isEmpty && v.utf8.count <= 64
+                && v.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || "_:.-".unicodeScalars.contains($0) }
+            guard ok else { throw InvalidValue(expected: "1 to 64 characters of [A-Za-z0-9_:.-]") }
+            return v
+        },
+        Variable("ANALYTICS_HTTP_HOST", \.httpHost, "gateway listener address", parse: host),
+        Variable("ANALYTICS_HTTP_PORT", \.httpPort, "gateway listener port", parse: port),
+        Variable("ANALYTICS_WS_HOST", \.wsHost, "WSHub listener address", parse: host),
+        Variable("ANALYTICS_WS_PORT", \.wsPort, "WSHub listener port (replica i of the supervisor uses port + i)", parse: port),
+        Variable("ANALYTICS_WS_PING_SEC", \.wsPingSeconds, "WebSocket ping period; a peer silent for two periods is closed", parse: integer(1...3600)),
+        Variable(
+            "ANALYTICS_WS_CLIENT_QUEUE", \.wsClientQueue, "messages queued for one WebSocket client before it is closed as too slow",
+            parse: integer(1...100_000)),
+        Variable(
+            "ANALYTICS_WS_COHORT_CLIENTS", \.wsCohortClients,
+            "clients per cohort below which the hub writes to its 8 cohorts together rather than in turn", parse: integer(1...1_000_000)),
+        Variable("ANALYTICS_WS_MAX_CONNECTIONS", \.wsMaxConnections, "most WebSocket clients one hub serves at once", parse: integer(1...1_000_000)),
+        Variable("ANALYTICS_WS_ALLOWED_ORIGINS", \.wsAllowedOrigins, "comma-separated origins allowed to open a WebSocket; empty: any") {
+            v throws(InvalidValue) in
+            var origins: [String] = []
+            for item in v.split(separator: ",") {
+                let origin = item.trimmed(of: " \t")
+                guard !origin.isEmpty else { continue }
+                guard origin.hasPrefix("http://") || origin.hasPrefix("https://"), !origin.dropFirst(8).contains("/") else {
+                    throw InvalidValue(expected: "origins like https://site.example ('\(origin)' is not one)")
+                }
+                origins.append(origin.lowercased())
+            }
+            return origins
+        },
+        Variable("ANALYTICS_WSHUB_REPLICAS", \.wshubReplicas, "WSHub processes the supervisor runs", parse: integer(1...64)),
+        Variable("ANALYTICS_ADMIN_PORT", \.adminPort, "/metrics and /healthz of a process without an HTTP listener of its own", parse: port),
+        Variable("ANALYTICS_COOKIES", \.cookies, "off: identify visitors without setting cookies") { v throws(InvalidValue) in
+            switch v.lowercased() {
+            case "on", "true", "1", "yes": return true
+            case "off", "false", "0", "no": return false
+            default: throw InvalidValue(expected: "on or off")
+            }
+        },
+        Variable("ANALYTICS_TRUSTED_PROXIES", \.trustedProxies, "proxies (CIDR list) whose X-Forwarded-For is believed") {
+            v throws(InvalidValue) in
+            var networks: [IPNetwork] = []
+            for item in v.split(separator: ",") where !item.allSatisfy({ $0 == " " }) {
+                guard let network = IPNetwork(item) else {
+                    throw InvalidValue(expected: "a comma-separated list of addresses or CIDR blocks ('\(item)' is not one)")
+                }
+                networks.append(network)
+            }
+            return networks
+        },
+        Variable("ANALYTICS_RATE_LIMIT", \.rateLimitPerMinute, "events one client may send per minute; 0 turns the limit off", parse: integer(0...10_000_000)),
+        Variable(
+            "ANALYTICS_WORKER_WATCHDOG_SEC", \.workerWatchdogSeconds, "a worker silent this long is restarted by the supervisor",
+            parse: integer(1...3600)),
+        Variable("ANALYTICS_RAW_RETENTION_DAYS", \.rawRetentionDays, "raw events kept in PostgreSQL", parse: integer(1...36_500)),
+        Variable("ANALYTICS_ARCHIVE_RETENTION_DAYS", \.archiveRetentionDays, "daily rollups and archive files kept", parse: integer(1...36_500)),
+        Variable("ANALYTICS_ARCHIVE_DIR", \.archiveDirectory, "where raw events are exported before their partition is dropped", parse: nonEmpty),
+        Variable("ANALYTICS_METRICS_NAMESPACE", \.metricsNamespace, "prefix of the business metrics") { v throws(InvalidValue) in
+            let scalars = Array(v.unicodeScalars)
+            let ok = !scalars.isEmpty && scalars.count <= 64
+                && scalars.allSatisfy { $0.isASCIIAlphanumeric || $0 == "_" }
+                && !("0"..."9").contains(scalars[0])
+            guard ok else { throw InvalidValue(expected: "a Prometheus name prefix [a-zA-Z_][a-zA-Z0-9_]*") }
+            return v
+        },
+        Variable("ANALYTICS_LOG_LEVEL", \.logLevel, "trace, debug, info, notice, warning, error or critical") { v throws(InvalidValue) in
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(v.lowercased()) else { throw InvalidValue(expected: "one of \(levels.joined(separator: ", "))") }
+            return v.lowercased()
+        },
+        Variable("ANALYTICS_CONSUMER_NAME", \.consumerName, "this process's consumer name in the stream's groups (default: host name)") {
+            v throws(InvalidValue) in
+            guard !v.isEmpty, v.utf8.count <= 128, !v.contains(" ") else { throw InvalidValue(expected: "1 to 128 characters without spaces") }
+            return v
+        },
+        Variable(
+            "ANALYTICS_MIGRATIONS_DIR", \.migrationsDirectory,
+            "directory of the SQL migrations (default: found beside the executable or in the checkout)"
+        ) { v throws(InvalidValue) in try nonEmpty(v) },
+        Variable(
+            "ANALYTICS_ACTIVE_WINDOW_SEC", \.activeWindowSeconds, "how long a visitor counts as current after their last event",
+            parse: integer(1...86_400)),
+    ]
+
+    // MARK: Checks shared by several variables
+
+    @Sendable static func port(_ value: String) throws(InvalidValue) -> Int {
+        try integer(1...65535)(value)
+    }
+
+    static func integer(_ range: ClosedRange<Int>) -> @Sendable (String) throws(InvalidValue) -> Int {
+        { value throws(InvalidValue) in
+            guard let n = Int(value.trimmingSpaces), range.contains(n) else {
+                throw InvalidValue(expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return n
+        }
+    }
+
+    @Sendable static func host(_ value: String) throws(InvalidValue) -> String {
+        guard !value.isEmpty, !value.contains(" ") else { throw InvalidValue(expected: "a host name or address") }
+        return value
+    }
+
+    @Sendable static func nonEmpty(_ value: String) throws(InvalidValue) -> String {
+        guard !value.isEmpty else { throw InvalidValue(expected: "a non-empty path") }
+        return value
+    }
+}
+
+extension Unicode.Scalar {
+    var isASCIIAlphanumeric: Bool {
+        ("a"..."z").contains(self) || ("A"..."Z").contains(self) || ("0"..."9").contains(self)
+    }
+}

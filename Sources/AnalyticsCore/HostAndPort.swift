@@ -1,0 +1,54 @@
+/// The `host[:port]` part of a URL, with IPv6 addresses in brackets (`[::1]:6380`), shared by the
+/// Redis and PostgreSQL URLs.
+enum HostAndPort {
+    /// nil when the port is not a number from 1 to 65535, a bracket is not closed, or the host is empty.
+    static func parse(_ text: Substring, defaultHost: String, defaultPort: Int) -> (host: String, port: Int)? {
+        var host = defaultHost
+        var port = defaultPort
+        var portText: Substring?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let after = text[text.index(after: close)...]
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
+                return nil
+            }
+        } else if let colon = text.lastIndex(of: ":") {
+            host = String(text[..<colon])
+            portText = text[text.index(after: colon)...]
+        } else if !text.isEmpty {
+            host = String(text)
+        }
+        if let portText {
+            guard let p = Int(portText), (1...65535).contains(p) else { return nil }
+            port = p
+        }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
+
+    /// `host:port`, with an IPv6 host in brackets.
+    static func format(host: String, port: Int) -> String {
+        "\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+}
+
+extension StringProtocol {
+    /// `%XX` escapes decoded; nil when an escape is malformed or the bytes are not UTF-8.
+    var percentDecoded: String? {
+        var out: [UInt8] = []
+        var it = utf8.makeIterator()
+        while let b = it.next() {
+            if b == UInt8(ascii: "%") {
+                guard let h = it.next(), let l = it.next(), let v = UInt8(String(decoding: [h, l], as: UTF8.self), radix: 16)
+                else { return nil }
+                out.append(v)
+            } else {
+                out.append(b)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+}

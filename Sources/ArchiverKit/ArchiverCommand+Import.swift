@@ -1,0 +1,37 @@
+import AnalyticsCore
+import ArgumentParser
+import Logging
+import ServiceSupport
+
+extension ArchiverCommand {
+    /// `import FILE…`.
+    public struct Import: ServiceCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "Load archive files (gzip or plain NDJSON) into PostgreSQL, and exit.",
+            discussion: """
+                Each line is one event with id, visitor_id, event_type, event_data, page_url, referrer and \
+                created_at (RFC 3339, UTC): the files the retention pass writes, or history from another \
+                tool. Events already present (same id) are skipped, so a file can be imported twice. Lines \
+                that are not valid events are counted and reported, not loaded; the command then exits 1.
+                """)
+
+        @Argument(help: "The files to load.")
+        public var files: [String] = []
+
+        public init() {}
+
+        public func validate() throws {
+            if files.isEmpty { throw ValidationError("import needs at least one FILE") }
+        }
+
+        public func run(configuration: AnalyticsConfiguration, logger: Logger) async throws -> ExitStatus {
+            let app = try ArchiverApplication(configuration: configuration, logger: logger)
+            let files = self.files
+            let complete = try await app.withClients {
+                try await app.migrator.migrateUp()
+                return try await Importer(store: app.store, logger: logger).run(files: files)
+            }
+            return complete ? .success : .failure
+        }
+    }
+}

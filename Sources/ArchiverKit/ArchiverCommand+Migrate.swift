@@ -1,0 +1,48 @@
+import AnalyticsCore
+import ArgumentParser
+import Logging
+import ServiceSupport
+
+extension ArchiverCommand {
+    /// `migrate [up | down [VERSION]]`.
+    public struct Migrate: ServiceCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "Apply the pending migrations and exit (or revert them with down).",
+            discussion: """
+                The migrations are the SQL files of ANALYTICS_MIGRATIONS_DIR (by default the migrations/ \
+                directory beside the executable or in the checkout). Several archivers may run this at once: \
+                one applies, the others wait and find nothing left to do.
+                """)
+
+        public enum Direction: String, ExpressibleByArgument, CaseIterable, Sendable {
+            case up, down
+        }
+
+        @Argument(help: "up applies every pending migration; down reverts the applied ones above VERSION.")
+        public var direction: Direction = .up
+
+        @Argument(help: "With down: the version to keep (0, the default, reverts them all).")
+        public var version: Int?
+
+        public init() {}
+
+        public func validate() throws {
+            if direction == .up, version != nil { throw ValidationError("migrate up takes no VERSION") }
+            if let version, version < 0 { throw ValidationError("VERSION must be 0 or more") }
+        }
+
+        public func run(configuration: AnalyticsConfiguration, logger: Logger) async throws -> ExitStatus {
+            let app = try ArchiverApplication(configuration: configuration, logger: logger)
+            switch direction {
+            case .up:
+                let applied = try await app.withClients { try await app.migrator.migrateUp() }
+                print(applied.isEmpty ? "migrate: up to date" : "migrate: applied \(applied.map(String.init).joined(separator: ", "))")
+            case .down:
+                let target = version ?? 0
+                let reverted = try await app.withClients { try await app.migrator.migrateDown(to: target) }
+                print("migrate: reverted \(reverted.map(String.init).joined(separator: ", "))")
+            }
+            return .success
+        }
+    }
+}

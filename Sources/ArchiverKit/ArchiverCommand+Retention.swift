@@ -1,0 +1,31 @@
+import AnalyticsCore
+import ArgumentParser
+import Logging
+import ServiceSupport
+
+extension ArchiverCommand {
+    /// `retention`: the daily pass, now.
+    public struct Retention: ServiceCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "Run the retention and archive pass once now, and exit.",
+            discussion: """
+                Each day of raw events older than ANALYTICS_RAW_RETENTION_DAYS is exported to a gzip NDJSON \
+                file in ANALYTICS_ARCHIVE_DIR, rolled up into daily aggregates, then dropped; rollups and \
+                archive files older than ANALYTICS_ARCHIVE_RETENTION_DAYS are removed. The serving archivers \
+                run the same pass every day at 02:00 UTC; it never runs twice at once.
+                """)
+
+        public init() {}
+
+        public func run(configuration: AnalyticsConfiguration, logger: Logger) async throws -> ExitStatus {
+            let app = try ArchiverApplication(configuration: configuration, logger: logger)
+            let report = try await app.withClients { try await app.retentionScheduler.runNow() }
+            print(
+                "retention: archived \(report.archivedDays.count) days (\(report.archivedEvents) events), "
+                    + "dropped \(report.droppedWithoutArchive.count) days past the archive retention, "
+                    + "removed \(report.removedDays.count) days of rollups and archives, forgot \(report.forgottenVisitors) visitors"
+                    + (report.undeletedFiles.isEmpty ? "" : ", could not delete \(report.undeletedFiles.count) files (see the log)"))
+            return report.undeletedFiles.isEmpty ? .success : .failure
+        }
+    }
+}
