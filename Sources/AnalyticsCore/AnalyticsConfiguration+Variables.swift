@@ -172,6 +172,7 @@ extension AnalyticsConfiguration {
 }
 
 extension Unicode.Scalar {
+    /// `[A-Za-z0-9]`.
     var isASCIIAlphanumeric: Bool {
         ("a"..."z").contains(self) || ("A"..."Z").contains(self) || ("0"..."9").contains(self)
     }

@@ -1,3 +1,5 @@
+
+
 /// A configuration value that cannot be used: the process stops at start with this message (and
 /// exit status 78), naming the variable so the operator knows what to fix.
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -17,16 +19,4 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 
     public var description: String { "\(variable): \(message)" }
-}
-
-/// Why a value cannot be used, before it is tied to the variable it came from.
-public struct InvalidValue: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What a valid value looks like (`an integer from 1 to 65535`).
-    public let expected: String
-
-    public init(expected: String) {
-        self.expected = expected
-    }
-
-    public var description: String { "expected \(expected)" }
 }

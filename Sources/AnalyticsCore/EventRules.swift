@@ -1,26 +1,4 @@
-/// Why an event was refused: the rule it broke, the HTTP status and a message for the client.
-public struct EventRejection: Error, Sendable, Equatable, CustomStringConvertible {
-    /// A stable name for the rule (also the metrics label), e.g. `event_type.format`.
-    public let rule: String
-    public let status: Int
-    public let message: String
 
-    public var description: String { message }
-
-    init(_ rule: String, _ message: String, status: Int = 400) {
-        self.rule = rule
-        self.status = status
-        self.message = message
-    }
-}
-
-/// The fields of an event body that passed every rule, ready to become an `AnalyticsEvent`.
-public struct ValidatedEventBody: Sendable, Equatable {
-    public var eventType: String
-    public var eventData: String
-    public var pageURL: String?
-    public var referrer: String?
-}
 
 /// The rules an event must pass to be accepted (the README's "Event rules"). A body either passes
 /// all of them or is refused whole.

@@ -1,3 +1,5 @@
+
+
 /// Every Redis key, stream and channel name of the service, under one configurable prefix
 /// (docs/data-layout.md). Nothing else in the code spells a key.
 public struct RedisKeyspace: Sendable, Hashable {
@@ -35,20 +37,4 @@ public struct RedisKeyspace: Sendable, Hashable {
 
     /// Stream of entries the consumers could not process, with the reason (never silently dropped).
     public var deadLetters: String { "\(prefix):events:dead" }
-}
-
-/// How long period aggregates live: day keys 90 days, week and month keys 365 days,
-/// counted from the end of their period so that a late replay never makes a key immortal.
-public enum AggregateRetention {
-    public static func seconds(for period: Period) -> Int64 {
-        switch period {
-        case .day: 90 * 86_400
-        case .week, .month: 365 * 86_400
-        }
-    }
-
-    /// Unix time (seconds) at which the keys of `bucket`'s `period` expire.
-    public static func expiry(of bucket: TimeBucket, _ period: Period) -> Int64 {
-        bucket.end(of: period) + seconds(for: period)
-    }
 }

@@ -1,3 +1,5 @@
+import AnalyticsCore
+
 /// Splits a SQL script into statements for the extended query protocol (which takes one statement
 /// at a time), respecting quotes, quoted identifiers, dollar-quoted bodies and comments.
 public enum SQLScript {
@@ -7,7 +9,7 @@ public enum SQLScript {
         var current = String.UnicodeScalarView()
         var i = 0
         func flush() {
-            let text = String(current).trimmingCharacters(in: " \t\r\n")
+            let text = String(current).trimmed(of: " \t\r\n")
             if !text.isEmpty { statements.append(text) }
             current = String.UnicodeScalarView()
         }
@@ -73,14 +75,5 @@ public enum SQLScript {
         }
         flush()
         return statements
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let c = s.first, set.contains(c) { s = s.dropFirst() }
-        while let c = s.last, set.contains(c) { s = s.dropLast() }
-        return String(s)
     }
 }

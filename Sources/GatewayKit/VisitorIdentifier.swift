@@ -4,15 +4,6 @@ import Foundation
 import RedisClient
 import Synchronization
 
-/// Who sent a request: the visitor id of a valid first-party cookie, or the cookieless id — a keyed
-/// hash of the day's random salt, the client address and the user agent — which stays stable for a
-/// visitor within a UTC day and cannot be traced back to the address.
-public struct VisitorIdentity: Sendable, Equatable {
-    public let visitorID: UUID
-    /// The cookie to set: the request had no valid cookie and cookies are on.
-    public let setCookie: Bool
-}
-
 public struct VisitorIdentifier: Sendable {
     public static let cookieName = "analytics_vid"
     /// A year; the id is pseudonymous and first-party.
@@ -102,70 +93,5 @@ public struct VisitorIdentifier: Sendable {
 
     public static func setCookieHeader(for id: UUID) -> String {
         "\(cookieName)=\(id.lowercasedString); Path=/; Max-Age=\(cookieMaxAge); SameSite=Lax; HttpOnly"
-    }
-}
-
-/// The cookieless salt of each UTC day, random, created once in Redis by whichever gateway asks
-/// first (`SET NX`), so that every gateway instance derives the same id; it expires after two days.
-public final class DailySaltStore: Sendable {
-    private let redis: RedisClient
-    private let keyspace: RedisKeyspace
-    private let cached = Mutex<(day: String, key: SymmetricKey)?>(nil)
-
-    public init(redis: RedisClient, keyspace: RedisKeyspace) {
-        self.redis = redis
-        self.keyspace = keyspace
-    }
-
-    /// The day's salt if this gateway already has it.
-    public func cachedSalt(for day: String) -> SymmetricKey? {
-        cached.withLock { $0?.day == day ? $0?.key : nil }
-    }
-
-    public func salt(for day: String) async throws -> SymmetricKey {
-        if let hit = cachedSalt(for: day) { return hit }
-        let key = keyspace.visitorSalt(day: day)
-        let candidate = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        var set = RedisCommand("SET", key)
-        set.append(candidate)
-        set.append(contentsOf: ["NX", "EX", "172800"])
-        let replies = try await redis.pipeline([set, RedisCommand("GET", key)])
-        guard case .bulk(let bytes) = replies[1], bytes.count == 32 else {
-            throw RedisError.unexpectedReply("salt \(key)")
-        }
-        let symmetric = SymmetricKey(data: bytes)
-        cached.withLock { $0 = (day, symmetric) }
-        return symmetric
-    }
-}
-
-/// The cookieless ids computed lately, so a client sending many events without a cookie (a beacon,
-/// an API) costs one HMAC a day, not one per event. Keyed by an in-process keyed hash of the address
-/// and user agent (the address is not kept); bounded, and emptied when the day changes.
-final class RecentCookielessIDs: Sendable {
-    static let capacity = 65_536
-
-    private struct State {
-        var day = ""
-        var ids: [Int: UUID] = [:]
-    }
-
-    private let state = Mutex(State())
-
-    func id(day: String, clientAddress: IPAddress?, userAgent: String, compute: () -> UUID) -> UUID {
-        var hasher = Hasher()
-        hasher.combine(clientAddress)
-        hasher.combine(userAgent)
-        let key = hasher.finalize()
-        if let hit = state.withLock({ $0.day == day ? $0.ids[key] : nil }) { return hit }
-        let id = compute()
-        state.withLock { state in
-            if state.day != day || state.ids.count >= Self.capacity {
-                state.day = day
-                state.ids.removeAll(keepingCapacity: true)
-            }
-            state.ids[key] = id
-        }
-        return id
     }
 }

@@ -1,3 +1,5 @@
+
+
 /// One entry of a Redis stream as `XREADGROUP`, `XRANGE` and `XAUTOCLAIM` answer it.
 public struct RedisStreamEntry: Sendable, Equatable {
     public let id: String
@@ -54,32 +56,5 @@ public struct RedisStreamEntry: Sendable, Equatable {
             all += try list(from: pair[1])
         }
         return all
-    }
-}
-
-/// A stream entry id `ms-seq`, ordered as Redis orders them.
-public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public let milliseconds: UInt64
-    public let sequence: UInt64
-
-    public init(milliseconds: UInt64, sequence: UInt64) {
-        self.milliseconds = milliseconds
-        self.sequence = sequence
-    }
-
-    public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "-", maxSplits: 1)
-        guard let ms = UInt64(parts[0]) else { return nil }
-        let seq = parts.count == 2 ? UInt64(parts[1]) : 0
-        guard let seq else { return nil }
-        self.init(milliseconds: ms, sequence: seq)
-    }
-
-    public static let zero = StreamID(milliseconds: 0, sequence: 0)
-
-    public var description: String { "\(milliseconds)-\(sequence)" }
-
-    public static func < (a: StreamID, b: StreamID) -> Bool {
-        (a.milliseconds, a.sequence) < (b.milliseconds, b.sequence)
     }
 }

@@ -1,20 +1,5 @@
 import AnalyticsCore
 
-/// One worker the supervisor runs: which executable, its arguments and the environment it gets on
-/// top of the supervisor's own.
-public struct WorkerSpec: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable {
-        case archiver, aggregator, wshub, gateway
-    }
-
-    /// Unique and bounded (a metrics label): `gateway`, `aggregator`, `archiver`, `wshub-0`, …
-    public let name: String
-    public let kind: Kind
-    public let executable: String
-    public let arguments: [String]
-    public let environment: [String: String]
-}
-
 /// The workers of a configuration, in start order — the archiver first (it owns the migrations,
 /// run before anything starts), then the consumers, the hubs, and last the gateway, which accepts
 /// events; they stop in the reverse order. Each gets its own admin port (`ANALYTICS_ADMIN_PORT` +

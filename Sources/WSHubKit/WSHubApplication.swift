@@ -102,31 +102,3 @@ public struct WSHubApplication: ServiceApplication {
         ]
     }
 }
-
-/// Who may open a WebSocket: an allowed origin (when a list is configured), below the cap.
-struct AdmissionPolicy: Sendable {
-    enum Refusal: Equatable { case origin, full }
-
-    let allowedOrigins: [String]
-    let hub: LiveHub
-
-    func refusal(origin: String?) -> Refusal? {
-        if !allowedOrigins.isEmpty {
-            guard let origin, allowedOrigins.contains(origin.lowercased()) else { return .origin }
-        }
-        return hub.clientCount >= hub.settings.maximumConnections ? .full : nil
-    }
-}
-
-/// The Redis pub/sub subscription as a service: started after the Redis client, stopped before it.
-struct SubscriptionService: Service {
-    let configuration: RedisSubscriber.Configuration
-    let hub: LiveHub
-    let logger: Logger
-
-    func run() async throws {
-        let subscriber = RedisSubscriber(configuration: configuration, logger: logger) { [hub] event in hub.receive(event) }
-        try? await gracefulShutdown()
-        await subscriber.shutdown()
-    }
-}

@@ -94,8 +94,3 @@ public final class RedisServer: Sendable {
         current.withLock { $0?.signal(SIGKILL) }
     }
 }
-
-public struct TestSupportError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -2,21 +2,6 @@ import AnalyticsCore
 import HTTPTypes
 import Hummingbird
 
-/// Times every request into `<namespace>_analytics_request_duration_seconds{endpoint,method}`,
-/// labelled by the matched route (a bounded set), not by the raw path.
-struct RequestMetricsMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
-    let metrics: GatewayMetrics
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        defer {
-            metrics.recordRequest(endpoint: context.endpointPath, method: request.method.rawValue, duration: ContinuousClock.now - start)
-        }
-        return try await next(request, context)
-    }
-}
-
 /// Records a `pageview` for every `GET` answered with an HTML page (see `PageviewPolicy`), after
 /// the handler ran and without awaiting the publish; sets the visitor cookie on that page.
 struct TrackingMiddleware: RouterMiddleware {

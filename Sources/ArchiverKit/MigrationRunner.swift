@@ -2,14 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// One migration of `migrations/`: `NNNNNN_name.up.sql` and its `.down.sql`.
-public struct Migration: Sendable, Equatable {
-    public let version: Int
-    public let name: String
-    public let up: String
-    public let down: String
-}
-
 /// Applies the SQL migrations, recorded in `schema_migrations`. Safe when several archivers start
 /// at once: a session advisory lock serialises them, and each migration is one transaction.
 public struct MigrationRunner: Sendable {

@@ -1,0 +1,11 @@
+import Foundation
+import Synchronization
+
+/// Wall-clock time in Unix milliseconds (UTC by definition).
+public enum EpochClock {
+    public static func milliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
