@@ -211,19 +211,23 @@ public struct RetentionPass: Sendable {
         }
     }
 
-    /// Removes rollups and archive files older than the archive retention.
-    /// - Returns: the days removed, and the files that could not be deleted.
+    /// Removes rollups and archive files older than the archive retention. The row of a file that
+    /// cannot be deleted stays, so the next pass tries that file again.
+    /// - Returns: the days removed, and the files that could not be deleted (with why).
     func removeExpired(before cutoff: CivilDate) async throws -> (days: [CivilDate], undeletedFiles: [String]) {
         var removed = Set<CivilDate>()
         var undeleted: [String] = []
+        var keptPaths: [String] = []
         let files = try await client.query(
             "SELECT day::text, path FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date", logger: logger)
         for try await (day, path) in files.decode((String, String).self) {
-            if let failure = deleteFile(atPath: path) { undeleted.append(failure) }
+            if let failure = deleteFile(atPath: path) {
+                undeleted.append(failure)
+                keptPaths.append(path)
+            }
             if let d = CivilDate(iso: day) { removed.insert(d) }
         }
-        // Files of the archive directory that no row names: a row removed before its file (a file
-        // that could not be deleted is found again here by the next pass).
+        // Files of the archive directory that no row names: a row removed before its file.
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: settings.archiveDirectory.path)
@@ -238,7 +242,8 @@ public struct RetentionPass: Sendable {
                 let day = CivilDate(iso: name.dropFirst("analytics-events-".count).prefix(10)), day < cutoff
             else { continue }
             let path = settings.archiveDirectory.appendingPathComponent(name).path
-            if let failure = deleteFile(atPath: path), !undeleted.contains(failure) { undeleted.append(failure) }
+            guard !keptPaths.contains(path) else { continue }
+            if let failure = deleteFile(atPath: path) { undeleted.append(failure) }
             removed.insert(day)
         }
         let rollupDays = try await client.query(
@@ -249,7 +254,8 @@ public struct RetentionPass: Sendable {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("DELETE FROM analytics_daily_rollups WHERE day < \(cutoff.isoString)::date", logger: logger)
             try await connection.query("DELETE FROM analytics_daily_visitors WHERE day < \(cutoff.isoString)::date", logger: logger)
-            try await connection.query("DELETE FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date", logger: logger)
+            try await connection.query(
+                "DELETE FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date AND NOT path = ANY(\(keptPaths))", logger: logger)
         }
         return (removed.sorted(), undeleted)
     }

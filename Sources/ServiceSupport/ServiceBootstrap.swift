@@ -10,11 +10,16 @@ import Glibc
 #endif
 
 /// The start of every executable: configuration from the environment and its `--flag` twins, the
-/// command line, logging, and one exit status for each way a process can end (`ExitStatus`).
+/// command line, logging, and one exit status for each way a process can end (``ExitStatus``).
 public enum ServiceBootstrap {
     /// Parses the configuration and the command line, then runs the command `Root` names (itself,
     /// or one of its subcommands), and exits. A bad configuration value exits with status 78 and a
     /// message naming the variable; a bad command line with 64 and the usage; `--help` with 0.
+    /// - Parameters:
+    ///   - root: the executable's command; the command it resolves to must be a ``ServiceCommand``
+    ///     (any other, such as a bare command group, prints its help).
+    ///   - arguments: the command line without the executable's name.
+    ///   - environment: where the `ANALYTICS_…` variables are read.
     public static func main<Root: ParsableCommand>(
         _ root: Root.Type, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
         environment: [String: String] = ProcessInfo.processInfo.environment
@@ -36,7 +41,14 @@ public enum ServiceBootstrap {
             root.exit(withError: error)
         }
         guard let serviceCommand = command as? any ServiceCommand else {
-            root.exit(withError: CleanExit.helpRequest(type(of: command)))
+            // ArgumentParser's own commands (`help`, and `--help` on a command with subcommands).
+            do {
+                var command = command
+                try command.run()
+                root.exit()
+            } catch {
+                root.exit(withError: error)
+            }
         }
         let logger = bootstrapLogging(process: process, level: configuration.logLevel)
         let status: ExitStatus
@@ -59,14 +71,15 @@ public enum ServiceBootstrap {
         return text
     }
 
-    /// Runs the application's services until SIGTERM or SIGINT; see `serve(_:startMetadata:logger:)`.
+    /// Runs the application's services until SIGTERM or SIGINT; see ``serve(_:startMetadata:logger:)``.
     public static func serve(_ application: some ServiceApplication, logger: Logger) async -> ExitStatus {
         await serve(application.services, startMetadata: application.startMetadata, logger: logger)
     }
 
     /// Runs the services as one `ServiceGroup` until SIGTERM or SIGINT, which drain them in reverse
     /// order (so list clients first: they are stopped last). A service that fails (a port already
-    /// taken, a worker given up on) ends the group.
+    /// taken, a worker given up on) ends the group. Under the supervisor, the process also drains and
+    /// stops by itself if the supervisor dies (see ``supervisorPIDVariable``).
     /// - Returns: `.success` after a requested stop, `.failure` after a failure (logged).
     public static func serve(_ services: [any Service], startMetadata: Logger.Metadata, logger: Logger) async -> ExitStatus {
         logger.info("starting", metadata: startMetadata)
@@ -83,7 +96,9 @@ public enum ServiceBootstrap {
         }
     }
 
-    /// Logging to standard error at the configured level; returns the process's logger.
+    /// Bootstraps swift-log once for the process: ``LazyStreamLogHandler`` to standard error at
+    /// `level` (`ANALYTICS_LOG_LEVEL`; an unknown name means `info`).
+    /// - Returns: the process's logger, labelled `process`.
     public static func bootstrapLogging(process: String, level: String) -> Logger {
         let level = Logger.Level(rawValue: level) ?? .info
         LoggingSystem.bootstrap { label in LazyStreamLogHandler(label: label, level: level) }
@@ -92,7 +107,8 @@ public enum ServiceBootstrap {
         return logger
     }
 
-    /// The variable through which the supervisor gives its workers its pid.
+    /// The variable through which the supervisor gives its workers its pid: a worker whose parent is
+    /// no longer that process drains and exits, so that none lives on unsupervised holding its ports.
     public static let supervisorPIDVariable = "ANALYTICS_SUPERVISOR_PID"
 
     /// A worker whose supervisor died without stopping it (SIGKILL, a crash) would live on
@@ -113,7 +129,7 @@ public enum ServiceBootstrap {
         }
     }
 
-    /// Ends the process with a message on standard error.
+    /// Ends the process at once with `process: message` on standard error and `status`.
     public static func fail(_ process: String, _ message: String, _ status: ExitStatus) -> Never {
         FileHandle.standardError.write(Data("\(process): \(message)\n".utf8))
         exit(status.rawValue)

@@ -235,6 +235,36 @@ struct ArchiverIntegrationTests {
         #expect(try h.count() == 0)
     }
 
+    @Test func anExpiredFileThatCannotBeDeletedIsLoggedCountedAndReported() async throws {
+        let h = try await ArchiverHarness()
+        defer { Task { await h.shutdown() } }
+        // An expired archive whose file nobody may delete (even root cannot unlink in /proc), and
+        // one that is already gone: only the first is a failure.
+        let old = TimeBucket(epochMilliseconds: ArchiverHarness.daysAgo(400)).date
+        let older = CivilDate(daysSinceEpoch: old.daysSinceEpoch - 1)
+        _ = try h.postgres.psql(
+            """
+            INSERT INTO analytics_archive_files (day, path, events) VALUES
+              ('\(old.isoString)', '/proc/version', 10), ('\(older.isoString)', '\(h.archiveDirectory.path)/gone.ndjson.gz', 5)
+            """)
+        let registry = MetricsRegistry(namespace: "maicivy")
+        let pass = RetentionPass(
+            settings: .init(rawRetentionDays: 90, archiveRetentionDays: 365, archiveDirectory: h.archiveDirectory.url),
+            client: h.client, redis: h.redis, keyspace: h.keyspace, partitions: h.partitions, metrics: ArchiverMetrics(registry: registry),
+            logger: h.logger)
+        let report = try await pass.run()
+        #expect(report.removedDays == [older, old])
+        #expect(report.undeletedFiles.count == 1)
+        #expect(report.undeletedFiles.first?.hasPrefix("/proc/version: ") == true)
+        let metrics = String(decoding: registry.exposition(), as: UTF8.self)
+        #expect(metrics.contains("analytics_retention_file_deletion_failures_total 1"))
+        // Its row stays, so that the next pass tries the file again; the other one is forgotten.
+        #expect(try h.postgres.psql("SELECT path FROM analytics_archive_files") == "/proc/version")
+        let again = try await pass.run()
+        #expect(again.undeletedFiles.count == 1)
+        #expect(String(decoding: registry.exposition(), as: UTF8.self).contains("analytics_retention_file_deletion_failures_total 2"))
+    }
+
     @Test func anArchiveImportedBackRestoresExactly() async throws {
         let h = try await ArchiverHarness()
         defer { Task { await h.shutdown() } }

@@ -125,5 +125,19 @@ struct ArchiverEndToEndTests {
         #expect(bad.status == 64)
         let badSince = try await stack.archiverCommand(["rebuild", "--since", "yesterday"])
         #expect(badSince.status == 64)
+        #expect(badSince.output.contains("YYYY-MM-DD"))
+        // --help explains the commands and the configuration, even with a bad configuration value.
+        let help = try await stack.archiverCommand(["--help", "--http-port", "99999"])
+        #expect(help.status == 0)
+        for text in ["migrate", "retention", "import", "rebuild", "ANALYTICS_DATABASE_URL", "--database-url"] {
+            #expect(help.output.contains(text), "\(text) in \(help.output)")
+        }
+        let migrateHelp = try await stack.archiverCommand(["migrate", "--help"])
+        #expect(migrateHelp.status == 0)
+        #expect(migrateHelp.output.contains("down"))
+        // The configuration is checked before any command runs.
+        let badConfiguration = try await stack.archiverCommand(["migrate", "--database-url", "mysql://db"])
+        #expect(badConfiguration.status == 78)
+        #expect(badConfiguration.output.contains("ANALYTICS_DATABASE_URL"))
     }
 }

@@ -136,4 +136,22 @@ struct PipelineEndToEndTests {
             #expect(process.output.contains(variable))
         }
     }
+
+    @Test func everyExecutableExplainsItselfAndRefusesUnknownArguments() async throws {
+        let directory = TemporaryDirectory()
+        for executable in [ServiceExecutable.gateway, .aggregator, .wshub, .supervisor, .archiver] {
+            func run(_ arguments: [String]) async throws -> (status: Int32?, output: String) {
+                let process = try ChildProcess(
+                    executable: BuildProducts.executable(executable.rawValue), arguments: arguments, environment: [:],
+                    logDirectory: directory.url, name: "\(executable.rawValue)-\(arguments.joined())")
+                return (await process.waitForExit(timeout: .seconds(10)), process.output)
+            }
+            let help = try await run(["--help"])
+            #expect(help.status == 0, "\(executable)")
+            #expect(help.output.contains(executable.rawValue))
+            #expect(help.output.contains("ANALYTICS_REDIS_URL") && help.output.contains("--redis-url"))
+            let unknown = try await run(["--no-such-flag"])
+            #expect(unknown.status == 64, "\(executable): \(unknown.output)")
+        }
+    }
 }
