@@ -1,30 +1,40 @@
 import AnalyticsCore
 import RedisClient
 
-/// One batch of stream entries, decoded and laid out as the arguments of `AggregationScript`.
+/// One batch of stream entries, decoded, and laid out as the keys and arguments of the aggregator's
+/// Lua script (`AggregationScript`) by
+/// ``scriptInput(keyspace:group:activeWindowMilliseconds:themeCap:today:nowMilliseconds:throttle:knownVisitors:)``.
 /// A value type: planning is tested without Redis.
 public struct AggregationBatch: Sendable {
     /// What the aggregates need of an event: no `event_data` beyond its dimension, and the visitor id
     /// kept as the text the script adds to the HyperLogLogs.
     public struct Entry: Sendable, Equatable {
+        /// The entry's id in the stream (not the event id): what the script acknowledges.
         public let streamID: String
         /// Canonical lower-case UUID text.
         public let visitorID: String
         public let eventType: String
+        /// The event's time in Unix milliseconds: it decides the day, week and month it counts in.
         public let createdAt: Int64
         public let pageURL: String?
+        /// The theme of a `cv_theme_view` or the type of a `letter_generated`, if any.
         public let dimension: EventDimension
     }
 
     /// An entry that cannot be counted (trimmed while pending, or not an event), with the reason.
     public struct DeadEntry: Sendable, Equatable {
         public let streamID: String
+        /// The `reason` field of its dead letter.
         public let reason: String
     }
 
+    /// The events to count, in stream order.
     public private(set) var entries: [Entry] = []
+    /// The entries to acknowledge and send to the dead-letter stream instead.
     public private(set) var dead: [DeadEntry] = []
 
+    /// Decodes the entries as read from the stream; none is lost: each one is either an event or a
+    /// dead entry.
     public init(_ raw: [RedisStreamEntry]) {
         entries.reserveCapacity(raw.count)
         for item in raw {
@@ -44,10 +54,12 @@ public struct AggregationBatch: Sendable {
         }
     }
 
+    /// Whether the batch has neither events nor dead entries.
     public var isEmpty: Bool { entries.isEmpty && dead.isEmpty }
+    /// Stream entries in the batch, dead ones included.
     public var count: Int { entries.count + dead.count }
 
-    /// The distinct UTC days of the batch, in order of first appearance.
+    /// The distinct UTC days of the batch, in order of first appearance: the script's day groups.
     public var days: [TimeBucket] {
         var seen = Set<Int64>()
         var days: [TimeBucket] = []
@@ -70,17 +82,29 @@ public struct AggregationBatch: Sendable {
         ms >= 0 ? ms / TimeBucket.millisecondsPerDay : (ms + 1) / TimeBucket.millisecondsPerDay - 1
     }
 
+    /// The script's `KEYS` and `ARGV`, and what the caller records once the script has run.
     public struct ScriptInput: Sendable, Equatable {
+        /// `KEYS`: the stream, the active-visitor set, the top themes, today's unique-visitor
+        /// HyperLogLog and the dead letters, then nine keys per day group.
         public var keys: [String]
+        /// `ARGV`, in the layout the script reads.
         public var arguments: [String]
         /// The visitors passed for each day (days since the epoch): once the script has run, they are
         /// in that day's HyperLogLogs.
         public var addedVisitors: [Int64: [String]] = [:]
     }
 
+    /// Lays the batch out for the script: the counters and HyperLogLogs of each day group, the dead
+    /// entries, each day's distinct visitors, the visitors' last-seen times for the active window,
+    /// the day group and dimension of every entry, and the entry ids the script acknowledges.
     /// - Parameters:
+    ///   - group: the consumer group the script acknowledges in.
+    ///   - activeWindowMilliseconds: how long a visitor stays current.
+    ///   - themeCap: the most themes kept in the top-themes set.
+    ///   - today: the day whose unique visitors the script reads back.
     ///   - nowMilliseconds: entries older than the active window are left out of it here already
     ///     (the script trims by Redis's clock as well).
+    ///   - throttle: decides which last-seen times are written, and records those that are.
     ///   - knownVisitors: visitors already in a day's HyperLogLogs, left out of the arguments.
     public func scriptInput(
         keyspace: RedisKeyspace, group: String, activeWindowMilliseconds: Int64, themeCap: Int, today: TimeBucket,

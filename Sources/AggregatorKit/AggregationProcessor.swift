@@ -4,17 +4,27 @@ import RedisClient
 import ServiceSupport
 import Synchronization
 
-/// What the `aggregator` consumer group does with a batch: applies it with `AggregationScript`,
-/// which counts and acknowledges in one atomic step (exactly once, whatever crashes), then
-/// publishes a compact update for the WSHub. Its housekeeping proves the group alive, trims the
-/// active-visitor window even without traffic and refreshes the stream gauges.
+/// What the `aggregator` consumer group does with a batch: applies it with one Lua script
+/// (`AggregationScript`), which counts and acknowledges in one atomic step (exactly once, whatever
+/// crashes), then publishes a compact update for the WSHub (``RealtimeUpdate``). Its housekeeping
+/// proves the group alive, trims the active-visitor window even without traffic and refreshes the
+/// stream gauges.
+///
+/// For every entry the script calls `XACK` and counts the entry only if `XACK` answered 1, that is,
+/// if it was still pending in the group: an entry delivered twice is counted by whichever script
+/// acknowledges it first, and by no other. ``AggregationBatch`` lays the batch out for the script;
+/// ``KnownDayVisitors`` and ``ActiveVisitorThrottle`` leave out the idempotent writes Redis already
+/// holds. A `StreamConsumer` with ``consumerSettings`` runs it.
 public final class AggregationProcessor: StreamBatchProcessor {
+    /// Where the aggregates are and how they are kept.
     public struct Settings: Sendable {
         public var keyspace: RedisKeyspace
+        /// How long a visitor stays current after their last event.
         public var activeWindowMilliseconds: Int64
         /// Most themes kept in the top-themes set.
         public var themeCap = 1000
 
+        /// - Parameter activeWindowSeconds: `ANALYTICS_ACTIVE_WINDOW_SEC`.
         public init(keyspace: RedisKeyspace, activeWindowSeconds: Int) {
             self.keyspace = keyspace
             self.activeWindowMilliseconds = Int64(activeWindowSeconds) * 1000
@@ -56,7 +66,11 @@ public final class AggregationProcessor: StreamBatchProcessor {
     }
     let visitorMemory: Mutex<VisitorMemory>
 
-    /// - Parameter stream: the `aggregator` group as this consumer reads it.
+    /// - Parameters:
+    ///   - stream: the `aggregator` group as this consumer reads it (any other group is a programming
+    ///     error); its writer runs the scripts, publications and housekeeping.
+    ///   - metrics: the business and batch metrics, recorded after each batch.
+    ///   - health: the stream gauges, refreshed by the housekeeping.
     public init(settings: Settings, stream: StreamGroupReader, metrics: AggregatorMetrics, health: StreamHealth, logger: Logger) {
         precondition(stream.group == .aggregator)
         self.settings = settings
@@ -67,6 +81,7 @@ public final class AggregationProcessor: StreamBatchProcessor {
         self.visitorMemory = Mutex(VisitorMemory(throttle: ActiveVisitorThrottle(windowMilliseconds: settings.activeWindowMilliseconds)))
     }
 
+    /// Applies the batch (see ``apply(_:)``).
     public func process(_ entries: [RedisStreamEntry]) async throws {
         try await apply(entries)
     }
@@ -74,6 +89,8 @@ public final class AggregationProcessor: StreamBatchProcessor {
     /// Applies one batch atomically, then reports it (metrics, realtime channel).
     /// - Returns: which entries were counted (the others had been counted before) and the
     ///   figures the script read back.
+    /// - Throws: a Redis error when the script did not answer. Whether it ran or not, applying the
+    ///   same entries again counts each of them once.
     @discardableResult
     public func apply(_ raw: [RedisStreamEntry]) async throws -> AggregationOutcome {
         let start = ContinuousClock.now

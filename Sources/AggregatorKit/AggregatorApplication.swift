@@ -5,16 +5,21 @@ import ServiceLifecycle
 import ServiceSupport
 
 /// Assembles the aggregator process: two Redis clients (blocking reads apart), the consumer of the
-/// `aggregator` group and the admin listener, in start order (clients first, stopped last).
+/// `aggregator` group and the admin listener, in start order (clients first, stopped last). It also
+/// turns glibc's fast bins off (`AllocatorTuning`), as its batches free many small objects at once.
 public struct AggregatorApplication: ServiceApplication {
     public static let processName = "analytics-aggregator"
     public static let summary = "Counts every accepted event exactly once into the Redis aggregates (the `aggregator` consumer group)."
 
+    /// The Redis clients, the admin listener, the consumer and the `STOPPING=1` announcer.
     public let services: [any Service]
+    /// The loop of the `aggregator` group, running an ``AggregationProcessor``.
     public let consumer: StreamConsumer
+    /// The process's metrics, served on the admin listener.
     public let registry: MetricsRegistry
     public let startMetadata: Logger.Metadata
 
+    /// Assembles the process from its configuration.
     public init(configuration: AnalyticsConfiguration, logger: Logger) {
         AllocatorTuning.forLargeBatches()
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)

@@ -2,10 +2,12 @@ import AnalyticsCore
 import Prometheus
 import ServiceSupport
 
-/// The business metrics (`<namespace>_events_total`, `_visitors_total`, …) with true values — the aggregator counts each event exactly
-/// once, so these are counted here — plus the aggregator's batch metrics.
+/// The business metrics (`<namespace>_events_total`, `_visitors_total`, …) with true values — the
+/// aggregator counts each event exactly once, so these are counted here, from what the script
+/// reports it counted — plus the aggregator's batch metrics. ``AggregationProcessor`` records them.
 public final class AggregatorMetrics: Sendable {
-    /// Distinct `event_type` / `theme` labels before folding into `other`.
+    /// Distinct `event_type` / `theme` labels before folding into `other` (see `BoundedLabel`): event
+    /// types and themes come from clients, so they must not grow the series without bound.
     public static let labelCapacity = 50
 
     let registry: MetricsRegistry
@@ -22,6 +24,8 @@ public final class AggregatorMetrics: Sendable {
     private let duplicates: Counter
     private let deadLetters: Counter
 
+    /// Registers the metrics, the labelled families of the service's own event types included, so
+    /// the exposition is complete before the first batch.
     /// - Parameter activeWindowSeconds: how long a visitor stays current, for the help text.
     public init(registry: MetricsRegistry, activeWindowSeconds: Int = 300) {
         self.registry = registry

@@ -5,7 +5,7 @@
 ///
 /// What it remembers must be true in Redis: the caller forgets everything after an error or when
 /// its Redis connection changed (a restarted Redis may have lost the last writes), and records a
-/// batch's visitors only once the script has applied it.
+/// batch's visitors only once the script has applied it. ``AggregationProcessor`` does both.
 public struct KnownDayVisitors: Sendable {
     /// Above this many remembered visitors the memory starts afresh (bounded memory whatever the
     /// traffic; forgetting only costs redundant adds).
@@ -14,6 +14,7 @@ public struct KnownDayVisitors: Sendable {
     /// are rare and are simply added again).
     public let daysKept: Int64
     private var visitorsByDay: [Int64: Set<String>] = [:]
+    /// Visitors remembered, over all days.
     public private(set) var count = 0
 
     public init(capacity: Int = 500_000, daysKept: Int64 = 1) {
@@ -26,7 +27,9 @@ public struct KnownDayVisitors: Sendable {
         visitorsByDay[day]?.contains(visitor) ?? false
     }
 
-    /// Remembers visitors the script has just added for `day`.
+    /// Remembers visitors the script has just added for `day` (days since the epoch). A day older
+    /// than the newest kept by more than ``daysKept`` is ignored, and recording a day forgets the
+    /// days more than ``daysKept`` before it.
     public mutating func record(_ visitors: some Sequence<String>, day: Int64) {
         if let newest = visitorsByDay.keys.max(), day < newest - daysKept { return }
         var set = visitorsByDay.removeValue(forKey: day) ?? []
@@ -40,6 +43,7 @@ public struct KnownDayVisitors: Sendable {
         if count > capacity { reset() }
     }
 
+    /// Forgets everything: Redis may have lost writes (an error, a new connection).
     public mutating func reset() {
         visitorsByDay = [:]
         count = 0

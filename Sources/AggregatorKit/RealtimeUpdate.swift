@@ -2,11 +2,20 @@ import AnalyticsCore
 
 /// The compact message published on the realtime channel after each batch, for the WSHub: the
 /// counted events with their public fields only (never a visitor id or raw `event_data`) and the
-/// fresh realtime figures.
+/// fresh realtime figures. The hubs read it (`HubMessages.update` in WSHubKit) and drop any event
+/// carrying another field.
 ///
 /// `{"type":"batch","events":[{"event_type","timestamp","page"?,"theme"?,"letter_type"?}, …],
 ///   "stats":{"current_visitors","unique_today","timestamp"}}`
 public enum RealtimeUpdate {
+    /// The message for the events a batch counted (re-deliveries left out by the caller).
+    /// - Parameters:
+    ///   - events: the counted events, in stream order.
+    ///   - currentVisitors: the active-visitor count the script read back.
+    ///   - uniqueToday: today's unique visitors the script read back.
+    ///   - nowMilliseconds: when the figures were read; written in Unix seconds, while each event's
+    ///     `timestamp` is in milliseconds.
+    /// - Returns: the JSON text, as UTF-8 bytes for `PUBLISH`.
     public static func message(
         events: some Sequence<AggregationBatch.Entry>, currentVisitors: Int, uniqueToday: Int, nowMilliseconds: Int64
     ) -> [UInt8] {
@@ -46,7 +55,10 @@ public enum RealtimeUpdate {
         return json.bytes
     }
 
-    /// The path of a page URL without scheme, host, query or fragment (which may carry tokens).
+    /// The path of a page URL without scheme, host, query or fragment (which may carry tokens), cut
+    /// at 256 bytes.
+    /// - Returns: `/` for a URL with a host and no path; nil when no path can be read (a relative
+    ///   path, another scheme such as `mailto:`, an empty string).
     public static func publicPath(_ url: String) -> String? {
         var url = url
         // Called for every counted event: read the bytes in place, allocate only the result.

@@ -5,31 +5,61 @@ import Darwin
 #endif
 
 /// The whole configuration of the service, shared by its five executables. Every variable has a
-/// default that works on a developer machine; `variables` is the table that reads, validates and
+/// default that works on a developer machine; ``variables`` is the table that reads, validates and
 /// documents them (`--help`, the README), and a bad value is refused with its variable's name.
+///
+/// Each property is set by one `ANALYTICS_…` variable or its `--flag` twin; ``name(of:)`` finds it.
 public struct AnalyticsConfiguration: Sendable {
+    /// `ANALYTICS_REDIS_URL`.
     public var redis = RedisEndpoint.tcp()
+    /// `ANALYTICS_DATABASE_URL`.
     public var database = PostgresEndpoint(database: "analytics")
+    /// Prefix of every Redis key, stream and channel (`ANALYTICS_KEY_PREFIX`); see ``keyspace``.
     public var keyPrefix = "analytics"
+    /// Address of the gateway's listener, also bound by the admin listeners (`ANALYTICS_HTTP_HOST`).
     public var httpHost = "127.0.0.1"
+    /// `ANALYTICS_HTTP_PORT`.
     public var httpPort = 8080
+    /// Address of the WebSocket hub's listener (`ANALYTICS_WS_HOST`).
     public var wsHost = "127.0.0.1"
+    /// Port of the WebSocket hub; replica *i* run by the supervisor listens on this port + *i*
+    /// (`ANALYTICS_WS_PORT`).
     public var wsPort = 8081
+    /// How many WebSocket hubs the supervisor runs (`ANALYTICS_WSHUB_REPLICAS`).
     public var wshubReplicas = 1
+    /// Port of `/metrics` and `/healthz` for a process without an HTTP listener of its own; the
+    /// supervisor gives its workers the following ports (`ANALYTICS_ADMIN_PORT`).
     public var adminPort = 9090
+    /// Whether the gateway sets the `analytics_vid` cookie; false identifies visitors by the cookieless
+    /// id only (`ANALYTICS_COOKIES`).
     public var cookies = true
+    /// Proxies whose `X-Forwarded-For` is believed when finding the client's address
+    /// (`ANALYTICS_TRUSTED_PROXIES`); see ``ClientAddressResolver``.
     public var trustedProxies: [IPNetwork] = []
+    /// Events one client may send per minute, per gateway instance; 0 turns the limit off
+    /// (`ANALYTICS_RATE_LIMIT`).
     public var rateLimitPerMinute = 600
+    /// A worker silent this long is killed and restarted by the supervisor
+    /// (`ANALYTICS_WORKER_WATCHDOG_SEC`).
     public var workerWatchdogSeconds = 10
+    /// Days of raw events kept in PostgreSQL before the retention pass archives and drops them
+    /// (`ANALYTICS_RAW_RETENTION_DAYS`).
     public var rawRetentionDays = 90
+    /// Days of daily rollups and archive files kept (`ANALYTICS_ARCHIVE_RETENTION_DAYS`).
     public var archiveRetentionDays = 365
+    /// Where the retention pass writes a day's events before dropping its partition
+    /// (`ANALYTICS_ARCHIVE_DIR`).
     public var archiveDirectory = "./archive"
+    /// Prefix of the business metrics (`ANALYTICS_METRICS_NAMESPACE`).
     public var metricsNamespace = "maicivy"
+    /// `trace` … `critical`, in lower case (`ANALYTICS_LOG_LEVEL`).
     public var logLevel = "info"
     /// Name of this process's consumer in the stream's consumer groups; stable across restarts so
-    /// that a restarted consumer re-reads its own pending entries at once.
+    /// that a restarted consumer re-reads its own pending entries at once, and distinct between
+    /// consumers running at the same time (`ANALYTICS_CONSUMER_NAME`, by default the host name).
     public var consumerName = AnalyticsConfiguration.hostName()
-    /// The active-visitor window ("current visitors"): 5 minutes.
+    /// The active-visitor window: a visitor counts as current this long after their last event
+    /// (`ANALYTICS_ACTIVE_WINDOW_SEC`).
     public var activeWindowSeconds = 300
     /// Protocol ping period of the WebSocket hub: a peer silent for two periods is closed.
     public var wsPingSeconds = 10
@@ -44,14 +74,20 @@ public struct AnalyticsConfiguration: Sendable {
     /// Where the archiver finds `migrations/` (nil: beside the executable or in the checkout).
     public var migrationsDirectory: String?
 
+    /// Every Redis name of the service under ``keyPrefix``.
     public var keyspace: RedisKeyspace { RedisKeyspace(prefix: keyPrefix) }
 
+    /// The defaults, before any variable is read: a local Redis and PostgreSQL.
     public init() {}
 
     /// Reads the configuration from the environment, then from `--flag value` / `--flag=value`
     /// twins (which win). Arguments that are not configuration flags are returned, in order, for the
     /// caller to interpret (the archiver's commands and their options).
-    /// - Throws: `ConfigurationError` naming the first variable (or flag) whose value is refused.
+    /// - Parameters:
+    ///   - environment: the process environment.
+    ///   - arguments: the command line, without the executable.
+    /// - Returns: the configuration, and the arguments that are not configuration flags.
+    /// - Throws: ``ConfigurationError`` naming the first variable (or flag) whose value is refused.
     public static func load(
         environment: [String: String], arguments: [String] = []
     ) throws(ConfigurationError) -> (AnalyticsConfiguration, positional: [String]) {

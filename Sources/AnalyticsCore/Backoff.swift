@@ -6,6 +6,7 @@ public struct Backoff: Sendable, Equatable {
     /// The delay the next `next()` returns.
     public private(set) var current: Duration
 
+    /// A backoff that starts at `initial`. Traps unless `0 < initial <= maximum`.
     /// - Parameters:
     ///   - initial: the first delay, and the delay after `reset()`.
     ///   - maximum: the delay never grows past it.
@@ -16,6 +17,7 @@ public struct Backoff: Sendable, Equatable {
         current = initial
     }
 
+    /// A backoff from `range.lowerBound` up to `range.upperBound`.
     /// - Parameter range: the first delay and the longest.
     public init(_ range: ClosedRange<Duration>) {
         self.init(initial: range.lowerBound, maximum: range.upperBound)

@@ -2,8 +2,11 @@ import Foundation
 
 /// What an event adds to the aggregates beyond the totals: a theme view or a generated letter.
 public enum EventDimension: Sendable, Equatable {
+    /// The event counts towards the totals only.
     case none
+    /// A `cv_theme_view` and its theme, for the top themes.
     case theme(String)
+    /// A `letter_generated` and its letter type, for the letter counters.
     case letter(String)
 
     /// Reads the dimension of an accepted event. The gateway has validated `event_data`, so a failure

@@ -1,14 +1,21 @@
 
 
 /// The rules an event must pass to be accepted (the README's "Event rules"). A body either passes
-/// all of them or is refused whole.
+/// all of them or is refused whole, with an ``EventRejection`` naming the rule.
 public enum EventRules {
+    /// A larger body is refused with 413 before it is parsed.
     public static let maximumBodyBytes = 16 * 1024
+    /// In bytes: an event type is ASCII.
     public static let maximumEventTypeLength = 50
+    /// Members of the `event_data` object itself; those of nested objects are not counted.
     public static let maximumEventDataKeys = 32
+    /// Nesting levels of `event_data`, the object itself being level 1.
     public static let maximumEventDataDepth = 3
+    /// Bytes of `event_data` as sent, whitespace included.
     public static let maximumEventDataBytes = 8 * 1024
+    /// Characters (Unicode scalars) of `page_url` and `referrer`.
     public static let maximumURLLength = 2048
+    /// Characters (Unicode scalars) of a `cv_theme_view`'s theme.
     public static let maximumThemeLength = 64
 
     /// Every rule name, so that the rejection counter has a bounded, pre-declared label set.
@@ -18,7 +25,8 @@ public enum EventRules {
         "event_data.theme", "event_data.letter_type", "page_url.format", "referrer.format",
     ]
 
-    /// `[a-z0-9_.:-]{1,50}`
+    /// Whether `type` is a valid event type: `[a-z0-9_.:-]{1,50}`. The consumers apply it again to
+    /// what they read from the stream.
     public static func isValidEventType(_ type: String) -> Bool {
         let utf8 = type.utf8
         guard !utf8.isEmpty, utf8.count <= maximumEventTypeLength else { return false }
@@ -40,7 +48,12 @@ public enum EventRules {
         value.unicodeScalars.count <= maximumURLLength && !value.unicodeScalars.contains("\u{0}")
     }
 
-    /// Checks a `POST /api/analytics/event` body. `refererHeader` is the default of `page_url`.
+    /// Checks a `POST /api/analytics/event` body against every rule.
+    /// - Parameters:
+    ///   - body: the request body, as received.
+    ///   - refererHeader: the request's `Referer`, which becomes `page_url` when the body has none
+    ///     (ignored if it breaks the URL rule).
+    /// - Returns: the fields to publish, with `event_data` kept byte for byte; or the first rule broken.
     public static func validate(body: [UInt8], refererHeader: String?) -> Result<ValidatedEventBody, EventRejection> {
         guard body.count <= maximumBodyBytes else {
             return .failure(.init("body.size", "body: at most \(maximumBodyBytes) bytes", status: 413))

@@ -7,9 +7,13 @@ import Darwin
 /// An IPv4 or IPv6 address as 16 bytes (IPv4 mapped into `::ffff:0:0/96`), so that one comparison
 /// serves both families.
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
+    /// The 16 bytes in network order.
     public let bytes: [UInt8]
+    /// Whether it is an IPv4 address, written as one or IPv4-mapped; ``description`` then writes it dotted.
     public let isIPv4: Bool
 
+    /// Parses an IPv4 or IPv6 address, which may be in brackets and surrounded by spaces or tabs;
+    /// nil when it is neither.
     public init?(_ text: some StringProtocol) {
         var text = String(text).trimmingSpaces
         if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
@@ -30,6 +34,7 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// Dotted for IPv4; otherwise eight hexadecimal groups, without `::` shortening.
     public var description: String {
         if isIPv4 { return bytes[12...].map(String.init).joined(separator: ".") }
         return stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }

@@ -6,10 +6,13 @@ import Darwin
 
 /// A CIDR block such as `10.0.0.0/8` or `fd00::/8`; a bare address is a /32 or /128.
 public struct IPNetwork: Sendable, Hashable {
+    /// The address as written; bits past the prefix are kept but ignored by ``contains(_:)``.
     public let address: IPAddress
     /// Prefix length over the 128-bit form.
     public let prefixLength: Int
 
+    /// Parses `address` or `address/prefix`. The prefix counts bits of the notation used: `/8` of an
+    /// IPv4 address is `/104` of its 128-bit form. nil when the address or the prefix is invalid.
     public init?(_ text: some StringProtocol) {
         let parts = String(text).trimmingSpaces.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let address = IPAddress(parts[0].trimmed(of: " \t")) else { return nil }
@@ -25,6 +28,8 @@ public struct IPNetwork: Sendable, Hashable {
         self.prefixLength = writtenAsIPv4 ? bits + 96 : bits
     }
 
+    /// Whether `other` lies in the block. An IPv4 address and its IPv4-mapped IPv6 form match the same
+    /// blocks.
     public func contains(_ other: IPAddress) -> Bool {
         var remaining = prefixLength
         for i in 0..<16 where remaining > 0 {

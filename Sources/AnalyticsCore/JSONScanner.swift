@@ -2,10 +2,15 @@
 
 /// A strict RFC 8259 parser: rejects trailing commas, control characters in strings, invalid UTF-8,
 /// unpaired surrogates, leading zeros and anything after the top-level value.
+///
+/// It returns ``JSONValue``s that keep their place in the input, so that a checked `event_data` can be
+/// forwarded as sent. Numbers are checked, not converted; duplicate member names are allowed.
 public struct JSONScanner {
     /// Nesting beyond this is refused outright, whatever the caller's own limit, to bound the recursion.
     public static let maximumNesting = 64
 
+    /// Parses one JSON document, which may be surrounded by whitespace.
+    /// - Throws: ``JSONSyntaxError`` with the byte offset of the first fault.
     public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
             var scanner = JSONScanner(buffer)

@@ -3,17 +3,20 @@
 /// A parsed JSON value that remembers where it stands in the input, so that the gateway can check an
 /// event body and forward `event_data` byte for byte instead of decoding and re-encoding it.
 public struct JSONValue: Sendable {
+    /// The JSON type of a value.
     public enum Kind: Sendable, Equatable {
         case object, array, string, number, bool, null
     }
 
+    /// One member of an object: its decoded name and its value.
     public struct Member: Sendable {
         public let key: String
         public let value: JSONValue
     }
 
     public let kind: Kind
-    /// Byte offsets of the value in the parsed input.
+    /// Byte offsets of the value in the parsed input: slicing the input with it gives the value's
+    /// text exactly as sent.
     public let span: Range<Int>
     /// 0 for a scalar; 1 + the deepest child for an object or an array.
     public let depth: Int

@@ -4,9 +4,12 @@
 /// `verify-ca` and `verify-full` as `require`); a `host` query parameter names the directory of a
 /// Unix socket, as libpq's does.
 public struct PostgresEndpoint: Sendable, Equatable {
+    /// Whether the connection uses TLS: never, when the server offers it, or always.
     public enum TLSMode: String, Sendable { case disable, prefer, require }
 
+    /// Host name or address; unused when ``socketDirectory`` is set.
     public var host: String
+    /// The TCP port, or the number in the Unix socket's name.
     public var port: Int
     /// When set, the server is reached through `<socketDirectory>/.s.PGSQL.<port>` instead of TCP.
     public var socketDirectory: String?
@@ -15,6 +18,8 @@ public struct PostgresEndpoint: Sendable, Equatable {
     public var database: String
     public var tls: TLSMode
 
+    /// An endpoint from its parts; the defaults are PostgreSQL's own (user and database `postgres` on
+    /// `127.0.0.1:5432`), without TLS.
     public init(
         host: String = "127.0.0.1", port: Int = 5432, socketDirectory: String? = nil, username: String = "postgres",
         password: String? = nil, database: String = "postgres", tls: TLSMode = .disable
@@ -28,8 +33,9 @@ public struct PostgresEndpoint: Sendable, Equatable {
         self.tls = tls
     }
 
-    /// Parses the URL.
-    /// - Throws: `InvalidValue`, saying what is wrong with it.
+    /// Parses the URL. A part the URL leaves out keeps its default; the user name, password,
+    /// database and socket directory are percent-decoded; unknown query parameters are ignored.
+    /// - Throws: ``InvalidValue``, saying what is wrong with it.
     public init(url text: String) throws(InvalidValue) {
         let scheme = ["postgres://", "postgresql://"].first { text.hasPrefix($0) }
         guard let scheme else { throw InvalidValue(expected: "postgres://user:password@host:port/database") }

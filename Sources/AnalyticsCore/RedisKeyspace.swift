@@ -3,6 +3,7 @@
 /// Every Redis key, stream and channel name of the service, under one configurable prefix
 /// (docs/data-layout.md). Nothing else in the code spells a key.
 public struct RedisKeyspace: Sendable, Hashable {
+    /// `ANALYTICS_KEY_PREFIX`: it also separates deployments that share one Redis server.
     public let prefix: String
 
     public init(prefix: String = "analytics") {
@@ -15,21 +16,30 @@ public struct RedisKeyspace: Sendable, Hashable {
     public var realtimeChannel: String { "\(prefix):realtime" }
     /// Sorted set of visitors seen recently, scored by last-seen time in milliseconds.
     public var activeVisitors: String { "\(prefix):realtime:visitors" }
+    /// Sorted set of all-time `cv_theme_view` counts per theme, trimmed to the most viewed.
     public var topThemes: String { "\(prefix):themes:top" }
 
+    /// Counter of the events counted in one period.
+    /// - Parameters:
+    ///   - period: the kind of period.
+    ///   - name: the period's name, from ``TimeBucket/name(of:)`` (`2026-11-27`, `2026-W48`, `2026-11`).
     public func totalEvents(_ period: Period, _ name: String) -> String {
         "\(prefix):stats:\(period.rawValue):\(name):total_events"
     }
 
+    /// Counter of the `letter_generated` events with a valid letter type in one period; `name` as in
+    /// ``totalEvents(_:_:)``.
     public func lettersGenerated(_ period: Period, _ name: String) -> String {
         "\(prefix):stats:\(period.rawValue):\(name):letters_generated"
     }
 
+    /// HyperLogLog of the visitor ids seen in one period; `name` as in ``totalEvents(_:_:)``.
     public func uniqueVisitors(_ period: Period, _ name: String) -> String {
         "\(prefix):visitors:unique:\(period.rawValue):\(name)"
     }
 
     /// The random salt of the cookieless visitor id for one UTC day, shared by every gateway.
+    /// - Parameter day: the day, `YYYY-MM-DD`.
     public func visitorSalt(day: String) -> String { "\(prefix):salt:\(day)" }
 
     /// Set (with a short expiry) by every live consumer of `group`; the gateway's readiness reads it.

@@ -1,24 +1,35 @@
 import Foundation
 
-/// How an event is laid out as the fields of a stream entry. Field names are short but readable:
-/// `XRANGE` output stays legible for an operator.
+/// How an ``AnalyticsEvent`` is laid out as the fields of a stream entry, written by the gateway and
+/// read by both consumer groups. Field names are short but readable: `XRANGE` output stays legible
+/// for an operator.
 public enum StreamEntryCodec {
+    /// The field names of a stream entry.
     public enum Field {
+        /// The event id, a lower-case UUID.
         public static let id = "id"
+        /// The visitor id, a lower-case UUID.
         public static let visitorID = "vid"
         public static let eventType = "type"
+        /// Milliseconds since the Unix epoch, in decimal.
         public static let createdAt = "ts"
+        /// The `event_data` object as JSON text.
         public static let eventData = "data"
+        /// Absent when the event has no page URL.
         public static let pageURL = "url"
+        /// Absent when the event has no referrer.
         public static let referrer = "ref"
     }
 
+    /// Why an entry cannot become an event; the consumers dead-letter the entry with this reason.
     public struct DecodingError: Error, Sendable, CustomStringConvertible {
+        /// Names the missing or malformed field.
         public let reason: String
         public var description: String { reason }
     }
 
     /// The field/value pairs of `XADD`, in order.
+    /// - Returns: name, value, name, value, …; `url` and `ref` only when the event has them.
     public static func fields(of event: AnalyticsEvent) -> [String] {
         var fields = [
             Field.id, event.id.lowercasedString,
@@ -36,7 +47,10 @@ public enum StreamEntryCodec {
     /// arithmetic).
     public static let validCreatedAt: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
 
-    /// Rebuilds an event from the field/value pairs of a stream entry.
+    /// Rebuilds an event from the field/value pairs of a stream entry. Unknown fields are ignored, a
+    /// missing `data` is `{}`, and `data` is taken as written, not parsed again.
+    /// - Throws: ``DecodingError`` when `id` or `vid` is not a UUID, `type` breaks the event-type rule,
+    ///   or `ts` is not an integer within ``validCreatedAt``.
     public static func decode(_ pairs: [(String, String)]) throws(DecodingError) -> AnalyticsEvent {
         var id: UUID?
         var visitor: UUID?

@@ -5,6 +5,7 @@
 public struct TimeBucket: Sendable, Hashable {
     public static let millisecondsPerDay: Int64 = 86_400_000
 
+    /// The UTC day; the week and month derive from it.
     public let date: CivilDate
 
     public init(date: CivilDate) {
@@ -17,15 +18,19 @@ public struct TimeBucket: Sendable, Hashable {
         self.date = CivilDate(daysSinceEpoch: Int(days))
     }
 
+    /// `2026-11-27`.
     public var dayName: String { date.isoString }
 
+    /// `2026-W48`: the ISO week-year and week, so 2027-01-03 is in `2026-W53`.
     public var weekName: String {
         let (year, week) = date.isoWeek
         return "\(CivilDate.pad(year, 4))-W\(CivilDate.pad(week, 2))"
     }
 
+    /// `2026-11`.
     public var monthName: String { "\(CivilDate.pad(date.year, 4))-\(CivilDate.pad(date.month, 2))" }
 
+    /// The name of this bucket's `period`, as used in Redis keys.
     public func name(of period: Period) -> String {
         switch period {
         case .day: dayName

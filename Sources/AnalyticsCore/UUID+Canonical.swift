@@ -52,7 +52,7 @@ extension UUID {
         }
     }
 
-    /// Milliseconds since the epoch carried by a version-7 UUID.
+    /// Milliseconds since the epoch carried by a version-7 UUID; nil for another version.
     public var version7Milliseconds: Int64? {
         guard uuid.6 >> 4 == 7 else { return nil }
         var t: UInt64 = 0

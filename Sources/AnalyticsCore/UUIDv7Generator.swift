@@ -15,8 +15,13 @@ public final class UUIDv7Generator: Sendable {
 
     private let state = Mutex(State())
 
+    /// A generator seeded from the system's random source.
     public init() {}
 
+    /// A new id, greater than every id this generator returned before, even when the clock steps
+    /// back or more than 4,096 ids are asked for within a millisecond (the ids' time then runs a little
+    /// ahead of the clock).
+    /// - Parameter nowMilliseconds: the current Unix time in milliseconds; given by tests.
     public func next(nowMilliseconds: Int64 = EpochClock.milliseconds()) -> UUID {
         let (ms, counter, random) = state.withLock { state -> (Int64, UInt16, UInt64) in
             let random = state.random.next()

@@ -1,10 +1,13 @@
 import Foundation
 import Synchronization
 
-/// xoshiro256** (Blackman and Vigna): a fast, well-distributed generator for non-secret randomness.
+/// xoshiro256** (Blackman and Vigna): a fast, well-distributed generator for non-secret randomness,
+/// such as the random bits of ``UUIDv7Generator``'s ids. Never use it for secrets.
 public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
+    /// Seeds the state with four values from `seed`, drawn again if all four are zero (the one state the
+    /// generator never leaves).
     public init(seed: some RandomNumberGenerator) {
         var seed = seed
         repeat {

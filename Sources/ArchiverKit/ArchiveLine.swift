@@ -8,6 +8,8 @@ import Foundation
 /// Writing is strict and fixed (key order, lower-case UUIDs, UTC with milliseconds); reading is lenient in
 /// form (key order, extra keys, UUID case, timestamp offsets and precision) so that history exported by
 /// other tools can be imported, but applies the gateway's rules where they matter for storage.
+///
+/// ``ArchiveWriter`` writes these lines and ``ArchiveReader`` reads them.
 public enum ArchiveLine {
     /// The line of `event`, without a trailing newline.
     ///
@@ -49,6 +51,10 @@ public enum ArchiveLine {
 
     /// Reads one line (without its line break). Keys may come in any order and unknown keys are ignored;
     /// `event_data` absent or null is `{}`; `created_at` may carry any offset and precision.
+    ///
+    /// - Throws: ``ArchiveLineError`` naming the field at fault when the line is not JSON, not an
+    ///   object, or breaks a rule the stored event must keep (ids that are UUIDs, a valid event type,
+    ///   `event_data` an object without U+0000, bounded URLs, a time within the years 1 to 9999).
     public static func decode(_ line: some Collection<UInt8>) throws(ArchiveLineError) -> AnalyticsEvent {
         let bytes = Array(line)
         let root: JSONValue

@@ -8,11 +8,14 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes events as a gzip-compressed NDJSON archive (see `ArchiveLine`) to a temporary path, then
-/// publishes it atomically under its final name with `commit(to:)`, or throws it away with `abandon()`.
+/// Writes events as a gzip-compressed NDJSON archive (see ``ArchiveLine``) to a temporary path, then
+/// publishes it atomically under its final name with ``commit(to:)``, or throws it away with
+/// ``abandon()``. The temporary name means a reader never sees half an archive, even after a crash;
+/// ``RetentionPass`` writes each day's archive this way.
 ///
 /// Not thread-safe: one writer belongs to one task.
 public final class ArchiveWriter {
+    /// Where the archive is written until ``commit(to:)`` renames it.
     public let temporaryPath: String
     /// Events appended so far.
     public private(set) var count: Int = 0
@@ -29,6 +32,7 @@ public final class ArchiveWriter {
     private static let flushThreshold = 64 * 1024
 
     /// Creates (or truncates) `temporaryPath` and opens it for writing at compression level 6.
+    /// - Throws: ``ArchiveFileError`` when the file cannot be created.
     public init(temporaryPath: String) throws(ArchiveFileError) {
         self.temporaryPath = temporaryPath
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -50,7 +54,10 @@ public final class ArchiveWriter {
         if let file { gzclose(file) }
     }
 
-    /// Adds one event as one line.
+    /// Adds one event as one line. Lines are buffered, so a write error may surface only at a later
+    /// call or at ``commit(to:)``.
+    /// - Throws: ``ArchiveFileError`` when the writer is no longer open (committed or abandoned) or
+    ///   zlib cannot write.
     public func append(_ event: AnalyticsEvent) throws(ArchiveFileError) {
         guard state == .open else { throw ArchiveFileError(path: temporaryPath, reason: "the archive is no longer open") }
         ArchiveLine.append(event, to: &buffer)
@@ -73,7 +80,10 @@ public final class ArchiveWriter {
     /// returns: the data is synced, the file renamed over `finalPath` (atomically: a reader sees the old
     /// file or the complete new one) and the directory entry synced.
     ///
-    /// On failure the temporary file is left in place; `abandon()` removes it.
+    /// On failure the temporary file is left in place; ``abandon()`` removes it.
+    /// - Throws: ``ArchiveFileError`` when the writer is no longer open, or finishing, syncing or
+    ///   renaming fails. A failure syncing the directory comes after the rename: the file is then in
+    ///   place but may not survive a crash.
     public func commit(to finalPath: String) throws(ArchiveFileError) {
         guard state == .open, let file else {
             throw ArchiveFileError(path: temporaryPath, reason: "the archive is no longer open")

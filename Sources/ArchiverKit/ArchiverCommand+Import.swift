@@ -4,8 +4,10 @@ import Logging
 import ServiceSupport
 
 extension ArchiverCommand {
-    /// `import FILE…`.
+    /// `import FILE…`: loads archive files into PostgreSQL through ``Importer``, after applying the
+    /// pending migrations.
     public struct Import: ServiceCommand {
+        /// The subcommand's help text.
         public static let configuration = CommandConfiguration(
             abstract: "Load archive files (gzip or plain NDJSON) into PostgreSQL, and exit.",
             discussion: """
@@ -15,15 +17,21 @@ extension ArchiverCommand {
                 that are not valid events are counted and reported, not loaded; the command then exits 1.
                 """)
 
+        /// The files to load, in this order.
         @Argument(help: "The files to load.")
         public var files: [String] = []
 
+        /// Creates the command, as ArgumentParser requires.
         public init() {}
 
+        /// Refuses an import without files.
         public func validate() throws {
             if files.isEmpty { throw ValidationError("import needs at least one FILE") }
         }
 
+        /// Applies the pending migrations, then imports the files.
+        /// - Returns: `.failure` when some line was refused, `.success` otherwise.
+        /// - Throws: when a file cannot be opened, or PostgreSQL fails; what was stored before stays.
         public func run(configuration: AnalyticsConfiguration, logger: Logger) async throws -> ExitStatus {
             let app = try ArchiverApplication(configuration: configuration, logger: logger)
             let files = self.files

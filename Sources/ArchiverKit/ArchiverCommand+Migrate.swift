@@ -4,8 +4,11 @@ import Logging
 import ServiceSupport
 
 extension ArchiverCommand {
-    /// `migrate [up | down [VERSION]]`.
+    /// `migrate [up | down [VERSION]]`: applies or reverts the SQL migrations with a
+    /// ``MigrationRunner``. The supervisor and the `analytics-migrate` unit run `migrate` before any
+    /// worker starts.
     public struct Migrate: ServiceCommand {
+        /// The subcommand's help text.
         public static let configuration = CommandConfiguration(
             abstract: "Apply the pending migrations and exit (or revert them with down).",
             discussion: """
@@ -14,23 +17,33 @@ extension ArchiverCommand {
                 one applies, the others wait and find nothing left to do.
                 """)
 
+        /// Which way to migrate: `up` applies every pending migration, `down` reverts the applied
+        /// migrations above ``Migrate/version``.
         public enum Direction: String, ExpressibleByArgument, CaseIterable, Sendable {
             case up, down
         }
 
+        /// `up` (the default) or `down`.
         @Argument(help: "up applies every pending migration; down reverts the applied ones above VERSION.")
         public var direction: Direction = .up
 
+        /// With `down`, the version to keep; nil (like 0) reverts every migration.
         @Argument(help: "With down: the version to keep (0, the default, reverts them all).")
         public var version: Int?
 
+        /// Creates the command, as ArgumentParser requires.
         public init() {}
 
+        /// Refuses a VERSION with `up`, and a negative one.
         public func validate() throws {
             if direction == .up, version != nil { throw ValidationError("migrate up takes no VERSION") }
             if let version, version < 0 { throw ValidationError("VERSION must be 0 or more") }
         }
 
+        /// Applies or reverts the migrations and prints the versions it changed.
+        /// - Returns: `.success`.
+        /// - Throws: when the migrations cannot be loaded, PostgreSQL cannot be reached, or a migration
+        ///   fails (the migrations before it stay applied or reverted).
         public func run(configuration: AnalyticsConfiguration, logger: Logger) async throws -> ExitStatus {
             let app = try ArchiverApplication(configuration: configuration, logger: logger)
             switch direction {

@@ -4,8 +4,10 @@ import Logging
 import ServiceSupport
 
 extension ArchiverCommand {
-    /// `rebuild [--since YYYY-MM-DD]`.
+    /// `rebuild [--since YYYY-MM-DD]`: recomputes the Redis aggregates from PostgreSQL with a
+    /// ``Rebuilder``, for a Redis that lost its data.
     public struct Rebuild: ServiceCommand {
+        /// The subcommand's help text.
         public static let configuration = CommandConfiguration(
             abstract: "Recompute the Redis aggregates from PostgreSQL, and exit.",
             discussion: """
@@ -21,10 +23,16 @@ extension ArchiverCommand {
                 guard let day = CivilDate(iso: text) else { throw ValidationError("--since: expected YYYY-MM-DD, got \(text)") }
                 return day
             })
+        /// The first UTC day whose counters are rebuilt (with the whole weeks and months it belongs
+        /// to); nil rebuilds every day PostgreSQL keeps.
         public var since: CivilDate?
 
+        /// Creates the command, as ArgumentParser requires.
         public init() {}
 
+        /// Runs the rebuild and prints what it wrote.
+        /// - Returns: `.success`.
+        /// - Throws: PostgreSQL's or Redis's error; the aggregates written before it stay.
         public func run(configuration: AnalyticsConfiguration, logger: Logger) async throws -> ExitStatus {
             let app = try ArchiverApplication(configuration: configuration, logger: logger)
             let since = self.since

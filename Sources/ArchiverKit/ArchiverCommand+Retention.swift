@@ -4,8 +4,10 @@ import Logging
 import ServiceSupport
 
 extension ArchiverCommand {
-    /// `retention`: the daily pass, now.
+    /// `retention`: the daily ``RetentionPass``, now, through
+    /// ``RetentionScheduler/runNow(nowMilliseconds:)`` (after a pass running elsewhere, never beside it).
     public struct Retention: ServiceCommand {
+        /// The subcommand's help text.
         public static let configuration = CommandConfiguration(
             abstract: "Run the retention and archive pass once now, and exit.",
             discussion: """
@@ -15,8 +17,13 @@ extension ArchiverCommand {
                 run the same pass every day at 02:00 UTC; it never runs twice at once.
                 """)
 
+        /// Creates the command, as ArgumentParser requires.
         public init() {}
 
+        /// Runs the pass and prints its report.
+        /// - Returns: `.failure` when some expired archive file could not be deleted (the log names
+        ///   it), `.success` otherwise.
+        /// - Throws: the pass's failure; the days retired before it stay retired.
         public func run(configuration: AnalyticsConfiguration, logger: Logger) async throws -> ExitStatus {
             let app = try ArchiverApplication(configuration: configuration, logger: logger)
             let report = try await app.withClients { try await app.retentionScheduler.runNow() }

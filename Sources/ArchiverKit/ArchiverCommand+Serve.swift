@@ -4,8 +4,10 @@ import Logging
 import ServiceSupport
 
 extension ArchiverCommand {
-    /// The long-running archiver.
+    /// The long-running archiver, and the default command: the services of
+    /// ``ArchiverApplication/services()`` until SIGTERM or SIGINT.
     public struct Serve: ServiceCommand {
+        /// The subcommand's help text.
         public static let configuration = CommandConfiguration(
             abstract: "Store the stream's events in PostgreSQL until stopped (the default command).",
             discussion: """
@@ -14,8 +16,12 @@ extension ArchiverCommand {
                 day at 02:00 UTC, on one archiver at a time.
                 """)
 
+        /// Creates the command, as ArgumentParser requires.
         public init() {}
 
+        /// Serves until stopped.
+        /// - Returns: the status the service group ends with.
+        /// - Throws: when the application cannot be built (the migrations are not found).
         public func run(configuration: AnalyticsConfiguration, logger: Logger) async throws -> ExitStatus {
             let app = try ArchiverApplication(configuration: configuration, logger: logger)
             return await ServiceBootstrap.serve(app.services(), startMetadata: app.startMetadata, logger: logger)

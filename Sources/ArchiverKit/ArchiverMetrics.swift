@@ -1,7 +1,9 @@
 import Prometheus
 import ServiceSupport
 
-/// The archiver's Prometheus metrics (the stream gauges come from `StreamHealth`).
+/// The archiver's Prometheus metrics (the stream gauges come from `StreamHealth`): batches, stored and
+/// duplicate events, dead letters, PostgreSQL's state, stream trimming and the retention pass.
+/// Recorded by ``ArchivingProcessor``, ``RetentionPass`` and ``RetentionScheduler``.
 public final class ArchiverMetrics: Sendable {
     let batchSize: ValueHistogram
     let batchDuration: DurationHistogram
@@ -19,6 +21,7 @@ public final class ArchiverMetrics: Sendable {
     let filesNotDeleted: Counter
     let dayDropDuration: DurationHistogram
 
+    /// Registers the metrics in `registry`, so they are exposed before the first batch.
     public init(registry: MetricsRegistry) {
         let p = registry.prometheus
         batchSize = p.makeValueHistogram(

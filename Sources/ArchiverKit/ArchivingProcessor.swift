@@ -9,16 +9,21 @@ import ServiceSupport
 import Synchronization
 
 /// What the `archiver` consumer group does with a batch: stores every event in PostgreSQL exactly
-/// once. A batch is stored in one transaction and acknowledged only after the commit, so a crash at
-/// any point re-delivers what was not committed, and `ON CONFLICT DO NOTHING` makes storing it again
-/// harmless. While PostgreSQL is down it holds its batch and retries with backoff; an entry that can
-/// never be stored goes to the dead-letter stream. Its housekeeping proves the group alive,
-/// refreshes the stream gauges, trims the stream (every 10 s), creates the coming days' partitions and starts the
-/// daily retention pass when it is due.
+/// once. A batch is stored in one transaction (``EventStore``) and acknowledged only after the
+/// commit, so a crash at any point re-delivers what was not committed, and `ON CONFLICT DO NOTHING`
+/// makes storing it again harmless. While PostgreSQL is down it holds its batch and retries with
+/// backoff; an entry that can never be stored goes to the dead-letter stream. Its housekeeping
+/// proves the group alive, refreshes the stream gauges, trims the stream (every 10 s, with
+/// ``StreamTrimmer``), creates the coming days' partitions (``PartitionManager``) and starts the
+/// daily retention pass when it is due (``RetentionScheduler``).
+///
+/// The consumer loop around it (recovery of pending entries, claims, reading) is `StreamConsumer`
+/// from ServiceSupport; ``ArchiverApplication/consumer()`` puts the two together.
 public final class ArchivingProcessor: StreamBatchProcessor {
     /// How the archiver's consumer reads: batches of up to 5,000 entries, gathered for at most
     /// 200 ms after the first, and up to 3 batches stored at once, each in its own transaction on
-    /// its own connection, so PostgreSQL uses more than one core while the next batch is read.
+    /// its own connection, so PostgreSQL uses more than one core while the next batch is read. After
+    /// a failure the consumer backs off from 100 ms up to 5 s.
     public static let consumerSettings: StreamConsumer.Settings = {
         var settings = StreamConsumer.Settings(batchSize: 5000, readyStatus: "archiving")
         settings.gathering = .milliseconds(200)
@@ -44,10 +49,17 @@ public final class ArchivingProcessor: StreamBatchProcessor {
     static let trimInterval: Duration = .seconds(10)
     private let lastTrim = Mutex(ContinuousClock.now)
 
+    /// Creates the processor; it trims the stream through the group's Redis writer.
     /// - Parameters:
-    ///   - stream: the `archiver` group as this consumer reads it.
+    ///   - stream: the `archiver` group as this consumer reads it (any other group is a programming
+    ///     error).
+    ///   - store: where the events go.
+    ///   - partitions: the process's shared partitions, created ahead from the housekeeping.
+    ///   - health: the stream gauges, refreshed from the housekeeping.
+    ///   - metrics: the archiver's metrics.
     ///   - retention: the daily pass, started from the housekeeping; nil: none.
     ///   - liveness: the consumer's, proven while a batch waits for PostgreSQL.
+    ///   - logger: for outages and dead letters.
     public init(
         stream: StreamGroupReader, store: EventStore, partitions: PartitionManager, health: StreamHealth, metrics: ArchiverMetrics,
         retention: RetentionScheduler?, liveness: Liveness, logger: Logger
@@ -64,12 +76,20 @@ public final class ArchivingProcessor: StreamBatchProcessor {
         self.logger = logger
     }
 
+    /// Stores and acknowledges a batch: see ``persist(_:)``.
     public func process(_ entries: [RedisStreamEntry]) async throws {
         try await persist(entries)
     }
 
     /// Stores the entries (retrying while PostgreSQL is unavailable, until the process stops),
     /// dead-letters what can never be stored, then acknowledges all of them.
+    ///
+    /// An entry trimmed while pending, or that does not decode, is dead-lettered without reaching
+    /// PostgreSQL. A batch PostgreSQL refuses for its data (SQLSTATE class 22 or 23) is split in
+    /// halves until the offending events are isolated; only those are dead-lettered.
+    /// - Throws: when the process is stopping while PostgreSQL is still unavailable, or Redis fails
+    ///   to take the dead letters or the acknowledgements. The entries then stay pending and are
+    ///   stored again, harmlessly, on recovery.
     public func persist(_ entries: [RedisStreamEntry]) async throws {
         let start = ContinuousClock.now
         var events: [AnalyticsEvent] = []
@@ -159,6 +179,11 @@ public final class ArchivingProcessor: StreamBatchProcessor {
         return psql
     }
 
+    /// Proves the group alive (for the gateway's readiness), refreshes the stream gauges, trims the
+    /// stream every 10 s, creates today's and the next week's partitions once a
+    /// day, and starts the retention pass when it is due (it runs beside the consumer loop).
+    /// - Throws: Redis's error, so that the consumer backs off and recovers. A failure to create
+    ///   partitions is only logged: a batch creates the partitions it needs itself.
     public func housekeeping() async throws {
         try await stream.writer.checkedPipeline([stream.aliveCommand])
         try await health.refresh()

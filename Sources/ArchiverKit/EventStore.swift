@@ -5,15 +5,25 @@ import NIOCore
 import PostgresNIO
 
 /// Writes events to PostgreSQL, one transaction per batch: the visitors whose row must change
-/// (first/last seen) are upserted, and the events are COPied straight into `analytics_events`. A
-/// batch stored twice (a re-delivery after a crash) fails that COPY on the primary key; the batch
-/// then goes through a staging table and `INSERT … ON CONFLICT DO NOTHING`, and adds nothing new.
+/// (first/last seen, see ``VisitorCache``) are upserted, and the events are COPYed straight into
+/// `analytics_events`. A batch stored twice (a re-delivery after a crash) fails that COPY on the
+/// primary key; the batch then goes through a staging table and `INSERT … ON CONFLICT DO NOTHING`,
+/// and adds nothing new.
+///
+/// Used by ``ArchivingProcessor`` for the stream and by ``Importer`` for archive files, so both
+/// skip the events already stored.
 public struct EventStore: Sendable {
     let client: PostgresClient
     let logger: Logger
     let partitions: PartitionManager
     let visitors: VisitorCache
 
+    /// - Parameters:
+    ///   - client: the PostgreSQL pool; each call to ``store(_:)`` takes one connection.
+    ///   - partitions: creates the partitions of the events' days before the transaction.
+    ///   - visitors: what the process knows of the `visitors` table. Share the one the retention
+    ///     pass is given (``ArchiverApplication/visitorCache``), which forgets rows the pass deletes.
+    ///   - logger: for the queries.
     public init(client: PostgresClient, partitions: PartitionManager, visitors: VisitorCache = VisitorCache(), logger: Logger) {
         self.client = client
         self.partitions = partitions
@@ -29,6 +39,12 @@ public struct EventStore: Sendable {
     /// `psql \copy`. A batch delivered again (after a crash) makes that COPY fail on the primary
     /// key; the transaction then rolls back to a savepoint and takes the slower path: COPY into a
     /// staging table and `INSERT … ON CONFLICT DO NOTHING`.
+    ///
+    /// The partitions of the events' days are created first, outside the transaction.
+    /// - Returns: the number of events PostgreSQL did not hold yet.
+    /// - Throws: PostgreSQL's error; nothing of the batch is stored then. A data error (SQLSTATE class
+    ///   22 or 23) means some event of the batch can never be stored, and retrying the same batch
+    ///   cannot help.
     @discardableResult
     public func store(_ events: [AnalyticsEvent]) async throws -> Int {
         guard !events.isEmpty else { return 0 }

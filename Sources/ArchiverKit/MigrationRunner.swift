@@ -4,21 +4,32 @@ import PostgresNIO
 
 /// Applies the SQL migrations, recorded in `schema_migrations`. Safe when several archivers start
 /// at once: a session advisory lock serialises them, and each migration is one transaction.
+///
+/// The archiver applies the pending migrations at every start; `analytics-archiver migrate`
+/// (``ArchiverCommand/Migrate``) applies or reverts them on demand.
 public struct MigrationRunner: Sendable {
-    /// `pg_advisory_lock` key of the migrations ("analytics" in ASCII).
+    /// `pg_advisory_lock` key of the migrations ("analytic" in ASCII).
     static let lockKey: Int64 = 0x616E_616C_7974_6963
 
+    /// The migrations it knows, ordered by version.
     public let migrations: [Migration]
     let client: PostgresClient
     let logger: Logger
 
+    /// - Parameters:
+    ///   - migrations: ordered by version, as ``load(directory:)`` returns them.
+    ///   - client: the PostgreSQL pool; each run holds one connection, which takes the lock.
+    ///   - logger: for each migration applied or reverted.
     public init(migrations: [Migration], client: PostgresClient, logger: Logger) {
         self.migrations = migrations
         self.client = client
         self.logger = logger
     }
 
-    /// Reads `NNNNNN_name.up.sql` / `.down.sql` pairs from a directory, ordered by version.
+    /// Reads `NNNNNN_name.up.sql` / `.down.sql` pairs from a directory, ordered by version. Files
+    /// whose name does not start with a number and `_` are ignored.
+    /// - Throws: ``ArchiverError`` when a version has two up files or no down file; the file
+    ///   system's error when the directory or a file cannot be read.
     public static func load(directory: URL) throws -> [Migration] {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         var ups: [Int: (String, URL)] = [:]
@@ -46,7 +57,10 @@ public struct MigrationRunner: Sendable {
     }
 
     /// Finds `migrations/`: `ANALYTICS_MIGRATIONS_DIR`, beside the executable, in
-    /// `../share/analytics/migrations` of an installation, or in a checkout above the build directory.
+    /// `../share/analytics/migrations` of an installation, or in a checkout above the build directory
+    /// (or the current directory). A candidate counts when it holds `000001_create_visitors.up.sql`.
+    /// - Parameter configured: `ANALYTICS_MIGRATIONS_DIR`; when set it is used as it is, unchecked.
+    /// - Throws: ``ArchiverError`` naming every directory tried when none holds the migrations.
     public static func locateDirectory(configured: String?) throws -> URL {
         if let configured { return URL(fileURLWithPath: configured) }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
@@ -67,7 +81,10 @@ public struct MigrationRunner: Sendable {
         throw ArchiverError.migrationsNotFound(lookedIn: candidates.map(\.path))
     }
 
-    /// Applies every pending migration; returns the versions applied.
+    /// Applies every pending migration, in version order, each in one transaction with its
+    /// `schema_migrations` row.
+    /// - Returns: the versions applied; empty when the schema was up to date.
+    /// - Throws: PostgreSQL's error. The migrations applied before the failing one stay applied.
     @discardableResult
     public func migrateUp() async throws -> [Int] {
         try await withMigrationLock { connection in
@@ -89,7 +106,11 @@ public struct MigrationRunner: Sendable {
         }
     }
 
-    /// Reverts the applied migrations down to (not including) `target`, newest first.
+    /// Reverts the applied migrations down to (not including) `target`, newest first, each in one
+    /// transaction.
+    /// - Parameter target: the version to keep; 0 reverts every migration.
+    /// - Returns: the versions reverted, newest first.
+    /// - Throws: PostgreSQL's error. The migrations reverted before the failing one stay reverted.
     @discardableResult
     public func migrateDown(to target: Int = 0) async throws -> [Int] {
         try await withMigrationLock { connection in
@@ -109,6 +130,7 @@ public struct MigrationRunner: Sendable {
         }
     }
 
+    /// The versions recorded in `schema_migrations` (created, empty, when missing).
     public func appliedVersions() async throws -> Set<Int> {
         try await client.withConnection { try await appliedVersions($0) }
     }

@@ -2,7 +2,7 @@ import AnalyticsCore
 import Foundation
 
 /// RFC 3339 timestamps with integer arithmetic only (Foundation's formatters cost more than the rest of
-/// a line).
+/// a line). The `created_at` of an ``ArchiveLine``.
 public enum RFC3339 {
     /// `2026-11-27T13:46:30.123Z`: always UTC, always milliseconds, the year on four digits.
     public static func format(milliseconds: Int64) -> String {
@@ -12,6 +12,7 @@ public enum RFC3339 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Appends the text of ``format(milliseconds:)`` to `out`, without an intermediate string.
     public static func append(milliseconds ms: Int64, to out: inout [UInt8]) {
         let perDay = TimeBucket.millisecondsPerDay
         var days = ms / perDay
@@ -44,11 +45,13 @@ public enum RFC3339 {
     /// output), a fraction of any length (truncated to milliseconds), offsets as `±HH:MM`, `±HHMM` or `±HH`,
     /// and a leap second (`:60`, counted as the first second of the next minute, as PostgreSQL does).
     /// Nil for anything else, including impossible dates such as February 30.
+    /// - Returns: Unix milliseconds, or nil.
     public static func parse(_ text: String) -> Int64? {
         var text = text
         return text.withUTF8 { parse(bytes: $0) }
     }
 
+    /// ``parse(_:)`` of UTF-8 bytes, without making a string.
     public static func parse(bytes s: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
 

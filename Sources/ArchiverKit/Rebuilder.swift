@@ -11,12 +11,21 @@ import RedisClient
 /// Redis loses nothing that matters. Days already archived count through their rollups and stored
 /// HyperLogLog bytes. Exact when the pipeline is quiet (the archiver caught up): events the
 /// aggregator counts while the rebuild runs may be counted twice.
+///
+/// Each period's keys are replaced whole and get the expiry the aggregator gives them. The work is
+/// done in temporary keys, deleted at the end even when the rebuild fails.
 public struct Rebuilder: Sendable {
+    /// What a rebuild wrote.
     public struct Report: Sendable, Equatable {
+        /// Days whose counters and HyperLogLog were written: the selected days with events.
         public var days = 0
+        /// ISO weeks written.
         public var weeks = 0
+        /// Months written.
         public var months = 0
+        /// Events counted over the days written.
         public var events = 0
+        /// Themes written to the top-themes set.
         public var themes = 0
     }
 
@@ -27,6 +36,13 @@ public struct Rebuilder: Sendable {
     let themeCap: Int
     let logger: Logger
 
+    /// - Parameters:
+    ///   - client: the PostgreSQL pool the events and rollups are read from.
+    ///   - redis: where the aggregates are written.
+    ///   - keyspace: the Redis key names (the configured prefix).
+    ///   - partitions: lists the days that still have raw events.
+    ///   - themeCap: how many themes the top-themes set keeps, as the aggregator does.
+    ///   - logger: for the queries.
     public init(client: PostgresClient, redis: RedisClient, keyspace: RedisKeyspace, partitions: PartitionManager, themeCap: Int = 1000, logger: Logger) {
         self.client = client
         self.redis = redis
@@ -43,6 +59,13 @@ public struct Rebuilder: Sendable {
         var visitorsKey: String
     }
 
+    /// Rebuilds the aggregates.
+    /// - Parameters:
+    ///   - since: the first UTC day rebuilt; nil for every day PostgreSQL keeps. The weeks and months
+    ///     of the rebuilt days are recomputed over all their days, and the top themes over all time.
+    ///   - nowMilliseconds: not used at present: every expiry is counted from the end of its period.
+    /// - Returns: what was written.
+    /// - Throws: PostgreSQL's or Redis's error; the periods written before it stay written.
     public func run(since: CivilDate?, nowMilliseconds: Int64 = EpochClock.milliseconds()) async throws -> Report {
         let rawDays = Set(try await partitions.existingDays())
         var rolledUp = Set<CivilDate>()

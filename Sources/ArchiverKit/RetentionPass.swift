@@ -14,12 +14,21 @@ import RedisClient
 /// A crash at any step loses nothing: the next pass finds the partition still there and redoes it.
 /// An expired file that cannot be deleted is logged, counted and reported, and tried again by the
 /// next pass.
+///
+/// Archive files are written with ``ArchiveWriter``. Run it through ``RetentionScheduler``, which
+/// makes sure a single pass runs at a time across all archivers.
 public struct RetentionPass: Sendable {
+    /// How long data is kept, and where archives go.
     public struct Settings: Sendable {
+        /// Days of raw events kept in PostgreSQL (`ANALYTICS_RAW_RETENTION_DAYS`): older days are
+        /// archived, rolled up and dropped.
         public var rawRetentionDays: Int
+        /// Days of rollups and archive files kept (`ANALYTICS_ARCHIVE_RETENTION_DAYS`).
         public var archiveRetentionDays: Int
+        /// Where the archive files are written (`ANALYTICS_ARCHIVE_DIR`); created when missing.
         public var archiveDirectory: URL
 
+        /// Settings with these retentions and archive directory.
         public init(rawRetentionDays: Int, archiveRetentionDays: Int, archiveDirectory: URL) {
             self.rawRetentionDays = rawRetentionDays
             self.archiveRetentionDays = archiveRetentionDays
@@ -27,11 +36,17 @@ public struct RetentionPass: Sendable {
         }
     }
 
+    /// What a pass did.
     public struct Report: Sendable, Equatable {
+        /// Days exported to an archive file, rolled up and dropped, oldest first.
         public var archivedDays: [CivilDate] = []
+        /// Days dropped without an archive, being already past the archive retention.
         public var droppedWithoutArchive: [CivilDate] = []
+        /// Days whose rollups and archive file were removed, past the archive retention.
         public var removedDays: [CivilDate] = []
+        /// Events written to the archive files of ``archivedDays``.
         public var archivedEvents = 0
+        /// Visitor rows deleted because their visitor has no event left.
         public var forgottenVisitors = 0
         /// Expired archive files that could not be deleted (still on disk), with why.
         public var undeletedFiles: [String] = []
@@ -47,6 +62,16 @@ public struct RetentionPass: Sendable {
     let visitors: VisitorCache?
     let logger: Logger
 
+    /// - Parameters:
+    ///   - settings: the retentions and the archive directory.
+    ///   - client: the PostgreSQL pool.
+    ///   - redis: builds each day's HyperLogLog in a temporary key.
+    ///   - keyspace: the Redis key names (the configured prefix).
+    ///   - partitions: lists the days and forgets the dropped ones.
+    ///   - metrics: where days, durations and undeleted files are counted; nil for none.
+    ///   - visitors: the store's ``VisitorCache``, emptied when visitor rows are deleted; nil when no
+    ///     ``EventStore`` shares the process.
+    ///   - logger: for each retired day and each file that could not be deleted.
     public init(
         settings: Settings, client: PostgresClient, redis: RedisClient, keyspace: RedisKeyspace, partitions: PartitionManager,
         metrics: ArchiverMetrics?, visitors: VisitorCache? = nil, logger: Logger
@@ -62,6 +87,8 @@ public struct RetentionPass: Sendable {
     }
 
     /// The first day kept raw, and the first day whose rollups and archive are kept.
+    /// - Returns: `raw`, before which days are retired, and `archive`, before which rollups and
+    ///   archives are removed (and days retired without an archive).
     public static func cutoffs(today: CivilDate, rawRetentionDays: Int, archiveRetentionDays: Int) -> (raw: CivilDate, archive: CivilDate) {
         (
             CivilDate(daysSinceEpoch: today.daysSinceEpoch - rawRetentionDays),
@@ -69,10 +96,18 @@ public struct RetentionPass: Sendable {
         )
     }
 
+    /// The archive file name of `day`: `analytics-events-YYYY-MM-DD.ndjson.gz`.
     public static func archiveFileName(_ day: CivilDate) -> String {
         "analytics-events-\(day.isoString).ndjson.gz"
     }
 
+    /// Runs the pass once: retires every day older than the raw retention, one transaction each,
+    /// then removes the rollups and archives past the archive retention and forgets the visitors
+    /// with no event left.
+    /// - Parameter nowMilliseconds: the current time, in Unix milliseconds: its UTC day is "today".
+    /// - Returns: what the pass did.
+    /// - Throws: the first failure (PostgreSQL, Redis, the archive directory, an incomplete export:
+    ///   ``ArchiverError``). The days retired before it stay retired; the next pass does the rest.
     public func run(nowMilliseconds: Int64 = EpochClock.milliseconds()) async throws -> Report {
         let today = TimeBucket(epochMilliseconds: nowMilliseconds).date
         let cutoff = Self.cutoffs(

@@ -6,6 +6,9 @@ import Synchronization
 
 /// Runs the daily pass exactly once across every archiver: a PostgreSQL advisory lock makes one of
 /// them run it, and `analytics_retention_runs` records the day as done.
+///
+/// A failed pass is counted, logged and tried again at the next housekeeping; the
+/// ``RetentionSchedule`` advances only when the day's pass is done.
 public final class RetentionScheduler: Sendable {
     /// `pg_advisory_lock` key of the retention pass ("retentio").
     static let lockKey: Int64 = 0x7265_7465_6E74_696F
@@ -16,6 +19,11 @@ public final class RetentionScheduler: Sendable {
     let logger: Logger
     private let state = Mutex<(schedule: RetentionSchedule, running: Task<Void, Never>?)>((RetentionSchedule(), nil))
 
+    /// - Parameters:
+    ///   - pass: the pass to run.
+    ///   - client: the pool whose connection holds the advisory lock for the whole pass.
+    ///   - metrics: where runs and failures are counted.
+    ///   - logger: for each pass and its failures.
     public init(pass: RetentionPass, client: PostgresClient, metrics: ArchiverMetrics, logger: Logger) {
         self.pass = pass
         self.client = client
@@ -23,7 +31,10 @@ public final class RetentionScheduler: Sendable {
         self.logger = logger
     }
 
-    /// Starts the daily pass in the background if it is due and not already running here.
+    /// Starts the daily pass in the background if it is due and not already running here. When
+    /// another archiver holds the lock, nothing is done and a later call looks again; when another
+    /// archiver already finished today's pass, the day is marked done here too.
+    /// - Parameter nowMilliseconds: the current time, in Unix milliseconds.
     public func runIfDue(nowMilliseconds: Int64 = EpochClock.milliseconds()) {
         state.withLock { state in
             guard state.running == nil, state.schedule.isDue(nowMilliseconds: nowMilliseconds) else { return }
@@ -37,7 +48,8 @@ public final class RetentionScheduler: Sendable {
         }
     }
 
-    /// Stops a pass in progress (it resumes, whole, at the next start).
+    /// Cancels a pass started here and waits for it to stop. The day being retired keeps its
+    /// partition, and the day's pass is not marked done, so it runs again when next due.
     public func cancel() async {
         let task = state.withLock { $0.running }
         task?.cancel()
@@ -94,6 +106,10 @@ public final class RetentionScheduler: Sendable {
     }
 
     /// Runs the pass now (`analytics-archiver retention`), waiting for a pass in progress elsewhere.
+    /// It runs whatever the hour and whether today's pass is done, and records no daily run.
+    /// - Parameter nowMilliseconds: the current time, in Unix milliseconds.
+    /// - Returns: what the pass did.
+    /// - Throws: the pass's failure, or PostgreSQL's.
     public func runNow(nowMilliseconds: Int64 = EpochClock.milliseconds()) async throws -> RetentionPass.Report {
         try await client.withConnection { connection in
             try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)

@@ -2,7 +2,13 @@ import AnalyticsCore
 
 /// Splits a SQL script into statements for the extended query protocol (which takes one statement
 /// at a time), respecting quotes, quoted identifiers, dollar-quoted bodies and comments.
+/// ``MigrationRunner`` runs each migration's statements in turn.
 public enum SQLScript {
+    /// The statements of `script`, in order.
+    ///
+    /// Comments outside quotes are removed, each statement is trimmed and loses its `;`, and empty
+    /// statements are dropped. Backslash escapes in `E'…'` strings and nested block comments are not
+    /// understood, so a migration must not use them.
     public static func statements(_ script: String) -> [String] {
         let chars = Array(script.unicodeScalars)
         var statements: [String] = []

@@ -5,16 +5,24 @@ import ServiceSupport
 /// Trims the event stream below what every consumer group has acknowledged — never a blind MAXLEN:
 /// an entry leaves the stream only when no group can still need it. Nothing is trimmed while a
 /// group the service needs does not exist yet (it would start from the beginning).
+///
+/// ``ArchivingProcessor`` runs it from its housekeeping, every 10 s.
 public struct StreamTrimmer: Sendable {
     let redis: RedisClient
     let keyspace: RedisKeyspace
 
+    /// - Parameters:
+    ///   - redis: the connection the group state is read and the stream trimmed on.
+    ///   - keyspace: names the stream.
     public init(redis: RedisClient, keyspace: RedisKeyspace) {
         self.redis = redis
         self.keyspace = keyspace
     }
 
-    /// The lowest id any group may still need; nil when trimming is not safe.
+    /// The lowest id any group may still need: for each of the `aggregator` and `archiver` groups,
+    /// its oldest pending entry or, when none is pending, the id just after its last delivered entry.
+    /// - Returns: the lowest of those, or nil when trimming is not safe (a group is missing, or its
+    ///   last delivered id cannot be read).
     public func safeMinimumID() async throws -> StreamID? {
         let groups = try await StreamHealth.groups(of: keyspace.stream, on: redis)
         var floor: StreamID?
@@ -34,7 +42,9 @@ public struct StreamTrimmer: Sendable {
         return floor
     }
 
-    /// Trims; returns the number of entries removed.
+    /// Trims the stream below ``safeMinimumID()``, approximately (`MINID ~`): whole radix-tree nodes
+    /// only, so some entries below the id may stay until a later trim.
+    /// - Returns: the number of entries removed; 0 when trimming is not safe.
     @discardableResult
     public func trim() async throws -> Int {
         guard let minimum = try await safeMinimumID() else { return 0 }

@@ -4,9 +4,10 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// Timestamps as PostgreSQL reads and writes them, in UTC.
+/// Timestamps as PostgreSQL reads and writes them, in UTC: the text ``EventStore`` COPYs into
+/// `timestamptz` columns.
 public enum Timestamp {
-    /// `2026-11-27 13:46:30.123+00`
+    /// The `timestamptz` text of a time in Unix milliseconds, e.g. `2026-11-27 13:46:30.123+00`.
     public static func postgres(milliseconds ms: Int64) -> String {
         let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let date = CivilDate(daysSinceEpoch: Int(days))

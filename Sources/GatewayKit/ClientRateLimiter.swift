@@ -1,9 +1,13 @@
 import Dispatch
 import Synchronization
 
-/// Per-client rate limit (`ANALYTICS_RATE_LIMIT` events a minute) keyed by a keyed hash of the
-/// client address: the address itself is never stored. Sharded locks keep the gateway's cores
-/// from contending; idle clients are forgotten.
+/// The per-client rate limit of the event route: at most ``limitPerMinute`` events a minute
+/// (`ANALYTICS_RATE_LIMIT`), each client's allowance kept as a ``GCRAState``.
+///
+/// Clients are keyed by an in-process keyed hash of their address, so the address itself is never
+/// stored. Sharded locks keep the gateway's event loops from contending on one table, and clients
+/// whose allowance is whole again are forgotten. The limit is per gateway instance: gateways do not
+/// share allowances.
 public final class ClientRateLimiter: Sendable {
     private struct ShardState {
         var clients: [UInt64: GCRAState] = [:]
@@ -18,8 +22,12 @@ public final class ClientRateLimiter: Sendable {
     private let shards: [Shard]
     private let interval: Int64
     private let window: Int64
+    /// Events one client may send per minute; 0 or less turns the limit off.
     public let limitPerMinute: Int
 
+    /// - Parameters:
+    ///   - limitPerMinute: events one client may send per minute; 0 or less turns the limit off.
+    ///   - shardCount: how many separately locked parts the client table is split into.
     public init(limitPerMinute: Int, shardCount: Int = 16) {
         self.limitPerMinute = limitPerMinute
         self.window = 60_000_000_000
@@ -27,9 +35,15 @@ public final class ClientRateLimiter: Sendable {
         self.shards = (0..<shardCount).map { _ in Shard() }
     }
 
+    /// Whether a limit is set; when it is not, ``take(client:now:)`` allows everything.
     public var isEnabled: Bool { limitPerMinute > 0 }
 
-    /// Takes one event from the client's allowance; on denial returns the seconds to wait (≥ 1).
+    /// Takes one event from the client's allowance; a denied event takes nothing.
+    /// - Parameters:
+    ///   - client: the keyed hash of the client's address.
+    ///   - now: monotonic nanoseconds (``DispatchTimeNanoseconds``); tests pass their own.
+    /// - Returns: nil when the event is allowed; otherwise the whole seconds to wait before the
+    ///   client may send again (at least 1), for `Retry-After`.
     public func take(client: UInt64, now: Int64 = Int64(clamping: DispatchTimeNanoseconds.now())) -> Int? {
         guard isEnabled else { return nil }
         let shard = shards[Int(client % UInt64(shards.count))]

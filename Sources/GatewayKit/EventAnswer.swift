@@ -3,11 +3,18 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The answer to an event POST: a JSON body in the API's shapes (see `JSONResponse`).
+/// The answer to an event POST, decided by ``EventIngest`` and written by the event route's channel
+/// handler: a status, a JSON body in the API's shapes (`{"success":true,…}` or `{"error":"…"}`, see
+/// `JSONResponse`) and the optional `Retry-After` and `Set-Cookie` headers.
 public struct EventAnswer: Sendable {
+    /// 201 once the event is on the stream; 4xx for a refused event; 503 when Redis did not take it.
     public let status: HTTPResponse.Status
+    /// The response body.
     public let json: JSONText
+    /// Seconds for the `Retry-After` header, on 429 and 503 answers.
     public var retryAfter: Int?
+    /// The whole `Set-Cookie` value giving the visitor its id, when the request had no valid cookie
+    /// and cookies are on.
     public var setCookie: String?
 
     init(status: HTTPResponse.Status, json: JSONText, retryAfter: Int? = nil, setCookie: String? = nil) {
@@ -21,6 +28,7 @@ public struct EventAnswer: Sendable {
         EventAnswer(status: status, json: JSONResponse.errorBody(message), retryAfter: retryAfter)
     }
 
+    /// The 503 for an event Redis did not take (or may not have taken): the client should retry.
     static let storageUnavailable = EventAnswer.error(
         "event not recorded: storage unavailable, retry later", status: .serviceUnavailable, retryAfter: 1)
 

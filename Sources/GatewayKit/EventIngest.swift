@@ -3,8 +3,14 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// `POST /api/analytics/event`: rate limit, validation, visitor identification, then publish.
-/// Answers 201 only once the event is on the stream; a refused event leaves nothing behind.
+/// The decision on `POST /api/analytics/event`: rate limit (``ClientRateLimiter``), validation
+/// against `EventRules`, visitor identification (``VisitorIdentifier``), then publication to the
+/// stream (``EventPublisher``). Answers 201 only once the event is on the stream; a refused event
+/// leaves nothing behind.
+///
+/// The event route's channel handler calls it on the connection's event loop, so it never blocks:
+/// the answer comes back through a callback. The tracking middleware uses it to identify the
+/// visitor of a page.
 public struct EventIngest: Sendable {
     let publisher: EventPublisher
     let visitors: VisitorIdentifier
@@ -13,6 +19,13 @@ public struct EventIngest: Sendable {
     let metrics: GatewayMetrics
     let ids: UUIDv7Generator
 
+    /// - Parameters:
+    ///   - publisher: puts accepted events on the stream.
+    ///   - visitors: gives each event its visitor id.
+    ///   - addresses: finds the client's address, behind trusted proxies.
+    ///   - limiter: the per-client rate limit.
+    ///   - metrics: counts accepted, refused and failed events.
+    ///   - ids: gives each event its time-ordered UUIDv7 id.
     public init(
         publisher: EventPublisher, visitors: VisitorIdentifier, addresses: ClientAddressResolver, limiter: ClientRateLimiter,
         metrics: GatewayMetrics, ids: UUIDv7Generator = UUIDv7Generator()
@@ -35,6 +48,7 @@ public struct EventIngest: Sendable {
         return addresses.clientAddress(peer: peer, forwardedFor: forwarded)
     }
 
+    /// The visitor of a request that went through the router (the tracking middleware's pages).
     func identify(request: Request, context: GatewayRequestContext, nowMilliseconds: Int64) async throws -> VisitorIdentity {
         try await visitors.identify(
             cookieHeader: request.headers[.cookie], clientAddress: clientAddress(request: request, context: context),
@@ -44,6 +58,9 @@ public struct EventIngest: Sendable {
     /// Decides on one event POST. `answer` is called exactly once: at once for a refusal, from the
     /// Redis client's thread once the event is on the stream (or could not be put there), or from a
     /// task when the day's cookieless salt has to be fetched first.
+    /// - Parameters:
+    ///   - submission: the request as read off the connection.
+    ///   - answer: receives the answer, exactly once, on any thread.
     public func ingest(_ submission: EventSubmission, answer: @escaping @Sendable (EventAnswer) -> Void) {
         let fields = submission.headers
         let client = clientAddress(peer: submission.peer, headers: fields)

@@ -1,11 +1,16 @@
 import AnalyticsCore
 import RedisClient
 
-/// Puts accepted events on the stream. An event counts as accepted only once Redis has answered
-/// its `XADD`; concurrent publishes share pipelined round trips through the client (group commit).
+/// Puts accepted events on the stream (`XADD`). An event counts as accepted only once Redis has
+/// answered its `XADD`; concurrent publishes share pipelined round trips through the Redis client
+/// (group commit), and no caller waits for a batch to fill.
 public struct EventPublisher: Sendable {
+    /// Why an event is not known to be on the stream. Both are answered 503 with `Retry-After`; they
+    /// are counted apart because only ``inDoubt(_:)`` may hide a stored event. The string says why,
+    /// for the logs.
     public enum Failure: Error, Sendable, Equatable {
-        /// Redis could not be reached or did not answer in time; the event was not written.
+        /// Redis could not be reached, did not answer in time or refused the entry (an error reply
+        /// such as OOM); the event was not written.
         case unavailable(String)
         /// The connection broke after the `XADD` was written: it may or may not be on the stream.
         case inDoubt(String)
@@ -16,13 +21,21 @@ public struct EventPublisher: Sendable {
     /// Bound on the wait for Redis, so a request is answered 503 well within a second.
     let deadline: Duration
 
+    /// - Parameters:
+    ///   - redis: the client that writes to the stream (the gateway's publishing client, apart from
+    ///     the one that reads statistics).
+    ///   - keyspace: names the stream.
+    ///   - deadline: the longest wait for Redis's answer, queueing included.
     public init(redis: RedisClient, keyspace: RedisKeyspace, deadline: Duration = .milliseconds(800)) {
         self.redis = redis
         self.keyspace = keyspace
         self.deadline = deadline
     }
 
-    /// Returns the stream entry id once the event is on the stream.
+    /// Puts one event on the stream and returns once Redis has answered.
+    /// - Returns: the stream entry id Redis assigned (not the event id).
+    /// - Throws: ``Failure/unavailable(_:)`` when the event was not written;
+    ///   ``Failure/inDoubt(_:)`` when the connection broke after the `XADD` was written.
     @discardableResult
     public func publish(_ event: AnalyticsEvent) async throws(Failure) -> String {
         let result: Result<[RedisValue], any Error>
@@ -34,8 +47,12 @@ public struct EventPublisher: Sendable {
         return try Self.entryID(from: result).get()
     }
 
-    /// The same for a caller that is not async: `then` is called once, on one of the Redis client's
-    /// threads (or the caller's, when the client is shut down).
+    /// Puts one event on the stream, for a caller that is not async (the event route, which must not
+    /// block its event loop).
+    /// - Parameters:
+    ///   - event: the validated event, with its ids.
+    ///   - then: called once with the stream entry id or the ``Failure``, on one of the Redis
+    ///     client's threads (or the caller's, when the client is shut down).
     public func publish(_ event: AnalyticsEvent, then: @escaping @Sendable (Result<String, Failure>) -> Void) {
         redis.pipeline([command(for: event)], timeout: deadline) { then(Self.entryID(from: $0)) }
     }
@@ -46,6 +63,7 @@ public struct EventPublisher: Sendable {
         return command
     }
 
+    /// Maps the pipeline's outcome to the entry id or a ``Failure``.
     static func entryID(from result: Result<[RedisValue], any Error>) -> Result<String, Failure> {
         let reply: RedisValue
         switch result {

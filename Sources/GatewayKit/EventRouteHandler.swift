@@ -5,8 +5,9 @@ import NIOHTTPTypes
 
 /// Answers `POST /api/analytics/event` on the connection's event loop, without going through
 /// Hummingbird's router and the task that runs it, which cost the hot route of the service much of
-/// its CPU (bench/README.md has the figures). Every other request goes on down the pipeline to Hummingbird, in order
-/// (`EventRouteSequencer`). Sits in Hummingbird's HTTP/1 pipeline, after the HTTP codecs.
+/// its CPU (bench/README.md has the figures). Every other request goes on down the pipeline to
+/// Hummingbird, in order (``EventRouteSequencer``). Sits in Hummingbird's HTTP/1 pipeline, after the
+/// HTTP codecs.
 ///
 /// Hummingbird's connection handling further down sees none of the event requests, so what it acts
 /// on — the end of the client's input, a malformed request, the server's shutdown — is held back

@@ -3,17 +3,21 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Keeps one HTTP/1 connection's answers in request order when its event POSTs are answered by
-/// `EventRouteHandler` and every other request by Hummingbird further down the pipeline. A request
-/// that would overtake the one before it (a pipelined client) is held until that one is answered.
-/// Pure state: the handler feeds it the connection's parts and carries out the actions it returns.
+/// ``EventRouteHandler`` and every other request by Hummingbird further down the pipeline. A
+/// request that would overtake the one before it (a pipelined client) is held until that one is
+/// answered. Pure state: the handler feeds it the connection's parts and carries out the actions it
+/// returns.
 struct EventRouteSequencer {
+    /// What the handler is to do with the parts it fed in.
     enum Action: Equatable {
         /// Pass the part on to Hummingbird.
         case forward(HTTPRequestPart)
-        /// An event POST begins; its body follows as `.eventBody`, then `.eventEnd`.
+        /// An event POST begins; its body follows as ``eventBody(_:)``, then ``eventEnd``.
         case eventHead(HTTPRequest)
+        /// A piece of the event's body.
         case eventBody(ByteBuffer)
-        /// The event's request is complete: answer it, then call `eventAnswered()`.
+        /// The event's request is complete: answer it, then call
+        /// ``EventRouteSequencer/eventAnswered()``.
         case eventEnd
         /// The event's request ended before its end (a malformed request): drop it unanswered.
         case eventAbandoned
@@ -39,7 +43,7 @@ struct EventRouteSequencer {
     /// An event POST is being read or answered here.
     var isHandlingEvent: Bool { phase == .readingEvent || phase == .answeringEvent }
 
-    /// Parts wait that `drain()` may now let through.
+    /// Parts wait that ``drain()`` may now let through.
     var hasHeldParts: Bool { !held.isEmpty }
 
     /// The requests this handler answers itself: `POST /api/analytics/event`, as Hummingbird's
@@ -56,6 +60,8 @@ struct EventRouteSequencer {
         request.headerFields[.connection] == "close"
     }
 
+    /// Takes the next part read off the connection.
+    /// - Returns: what the handler is to do now, in order; nothing when the part has to wait.
     mutating func received(_ part: HTTPRequestPart) -> [Action] {
         var actions: [Action] = []
         if held.isEmpty, take(part, into: &actions) { return actions }

@@ -3,14 +3,18 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// One `POST /api/analytics/event` as read off the connection.
+/// One `POST /api/analytics/event` as read off the connection, for
+/// ``EventIngest/ingest(_:answer:)``.
 public struct EventSubmission: Sendable {
-    /// The TCP peer (nil for a Unix socket).
+    /// The TCP peer (nil for a Unix socket). The client's address is the peer, or the last untrusted
+    /// hop of `X-Forwarded-For` when the peer is a trusted proxy.
     public var peer: IPAddress?
+    /// The request's header fields: cookie, user agent, `Referer` and `X-Forwarded-For` are read.
     public var headers: HTTPFields
     /// At most `EventRules.maximumBodyBytes`: a longer one is refused as it is read.
     public var body: ByteBuffer
 
+    /// Wraps one request read off a connection.
     public init(peer: IPAddress?, headers: HTTPFields, body: ByteBuffer) {
         self.peer = peer
         self.headers = headers

@@ -7,12 +7,17 @@ import RedisClient
 import ServiceLifecycle
 import ServiceSupport
 
-/// Assembles the gateway: its Redis clients, the router with every route of the HTTP API that
-/// reads Redis, the middleware, and the services in start order (clients first, stopped last).
+/// Assembles the gateway process: two Redis clients (one publishing events, one reading statistics
+/// and salts), the event route answered on the connection's event loop (`EventRouteHandler`), the
+/// router with the read routes, `/metrics`, `/healthz`, `/readyz` and the home page, the request
+/// metrics and tracking middleware, and the services in start order.
 public struct GatewayApplication: ServiceApplication {
+    /// The executable's name, for messages and `--help`.
     public static let processName = "analytics-gateway"
+    /// What the process does, for `--help`.
     public static let summary = "Serves the HTTP API and the tracking middleware, and publishes every accepted event to the stream."
 
+    /// Every route, the event route included: the bounded label set of the request-duration metric.
     static let routes: [(endpoint: String, method: String)] = [
         ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),
         ("/api/analytics/themes", "GET"), ("/api/analytics/letters", "GET"), ("/metrics", "GET"), ("/healthz", "GET"),
@@ -21,10 +26,20 @@ public struct GatewayApplication: ServiceApplication {
 
     static let serverName = "analytics-gateway"
 
+    /// The services in start order: the Redis clients, the pageview recorder, the HTTP server, the
+    /// self-probe proving to the supervisor that the listener answers, and the `STOPPING=1`
+    /// announcer. Stopped in reverse, so the server finishes its answers before the recorder finishes
+    /// its pageviews and the Redis clients close.
     public let services: [any Service]
+    /// The metrics served on `/metrics`.
     public let registry: MetricsRegistry
+    /// What the start is logged with: the listen address and the Redis endpoint (password redacted).
     public let startMetadata: Logger.Metadata
 
+    /// Builds the gateway; nothing listens or connects until its ``services`` run.
+    /// - Parameters:
+    ///   - configuration: the process's configuration.
+    ///   - logger: the logger of the process and of its Redis clients.
     public init(configuration: AnalyticsConfiguration, logger: Logger) {
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
         self.registry = registry
@@ -74,6 +89,7 @@ public struct GatewayApplication: ServiceApplication {
         ]
     }
 
+    /// Adds the routes the router answers: the read routes, `/metrics`, `/healthz`, `/readyz` and `/`.
     static func addRoutes(
         to router: Router<GatewayRequestContext>, stats: StatsReader, readiness: ReadinessProbe,
         registry: MetricsRegistry, logger: Logger
@@ -143,6 +159,7 @@ public struct GatewayApplication: ServiceApplication {
         }
     }
 
+    /// The 400 for a `period` other than day, week or month.
     static let badPeriod = JSONResponse.error("period: must be day, week or month", status: .badRequest)
 
     /// `period` defaults to `day`; anything but day, week or month is refused.
@@ -157,6 +174,7 @@ public struct GatewayApplication: ServiceApplication {
         return n
     }
 
+    /// Runs a read route's body; a failed Redis read is answered 503 with `Retry-After: 1`.
     static func unavailableOnFailure(_ logger: Logger, _ body: () async throws -> Response) async -> Response {
         do {
             return try await body()

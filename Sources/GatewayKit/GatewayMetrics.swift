@@ -6,6 +6,7 @@ import ServiceSupport
 /// aggregator (which counts each event exactly once); the gateway reports what it accepted,
 /// refused and how fast it answered.
 public final class GatewayMetrics: Sendable {
+    /// The registry the metrics are registered in.
     public let registry: MetricsRegistry
     private let accepted: [EventSource: Counter]
     private let rejected: [String: Counter]
@@ -17,11 +18,17 @@ public final class GatewayMetrics: Sendable {
     private let requestDurations: [String: [String: DurationHistogram]]
     private let otherRequests: DurationHistogram
 
+    /// Where an accepted event came from, the `source` label of
+    /// `analytics_gateway_events_accepted_total`: `api` for the event route, `pageview` for the
+    /// tracking middleware.
     public enum EventSource: String, Sendable, CaseIterable {
         case api, pageview
     }
 
-    /// - Parameter routes: the `(endpoint, method)` pairs of the router (the bounded label set).
+    /// Registers the gateway's metrics.
+    /// - Parameters:
+    ///   - registry: where they are registered; its namespace prefixes the request-duration metric.
+    ///   - routes: the `(endpoint, method)` pairs of the router (the bounded label set).
     public init(registry: MetricsRegistry, routes: [(endpoint: String, method: String)]) {
         self.registry = registry
         let p = registry.prometheus
@@ -68,12 +75,19 @@ public final class GatewayMetrics: Sendable {
             buckets: MetricsRegistry.latencyBuckets, help: durationHelp)
     }
 
+    /// An event put on the stream.
     public func recordAccepted(_ source: EventSource) { accepted[source]?.increment() }
+    /// An event refused for breaking `rule`, one of `EventRules.ruleNames` (other names are not
+    /// counted, so that the label set stays bounded).
     public func recordRejected(rule: String) { rejected[rule]?.increment() }
+    /// An event refused with 429 by the rate limit.
     public func recordRateLimited() { rateLimited.increment() }
+    /// A pageview given up after its retries.
     public func recordPageviewDropped() { pageviewsDropped.increment() }
+    /// The time Redis took to answer an accepted event's `XADD`.
     public func recordPublish(_ duration: Duration) { publishDuration.record(duration) }
 
+    /// An event answered 503, by kind of ``EventPublisher/Failure``.
     public func recordPublishFailure(_ failure: EventPublisher.Failure) {
         switch failure {
         case .unavailable: publishFailures["unavailable"]?.increment()
@@ -81,6 +95,12 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
+    /// The duration of one request.
+    /// - Parameters:
+    ///   - endpoint: the matched route; nil, or a route not given to the initialiser, is counted
+    ///     as `other`.
+    ///   - method: the request's method, as given in the routes.
+    ///   - duration: how long the request took to answer.
     public func recordRequest(endpoint: String?, method: String, duration: Duration) {
         guard let endpoint else {
             otherRequests.record(duration)

@@ -1,5 +1,6 @@
-/// Which requests are visits. Only a `GET` answered with an HTML page is a pageview — never the API,
-/// the metrics scrape, health checks or static files (the seed counted all of them: defect 12).
+/// Which requests the tracking middleware records as visits. Only a `GET` answered with an HTML page
+/// is a pageview — never the API, the WebSocket path, the metrics scrape, health checks or static
+/// files, whose machine traffic would swamp the real visits.
 public enum PageviewPolicy {
     static let excludedPrefixes = ["/api/", "/ws/", "/.well-known/"]
     static let excludedPaths: Set<String> = ["/api", "/metrics", "/healthz", "/readyz", "/favicon.ico", "/robots.txt", "/sitemap.xml"]
@@ -8,7 +9,9 @@ public enum PageviewPolicy {
         "otf", "eot", "txt", "xml", "json", "pdf", "webmanifest", "mp4", "webm", "mp3", "wasm", "zip", "gz",
     ]
 
-    /// Whether a `GET` of this path may be a pageview (the response must still be HTML).
+    /// Whether a `GET` of this path may be a pageview, decided before the handler runs; the response
+    /// must still be an HTML page (``isPage(status:contentType:)``).
+    /// - Parameter path: the request's path, without its query.
     public static func mayBePageview(path: String) -> Bool {
         if excludedPaths.contains(path) { return false }
         if excludedPrefixes.contains(where: { path.hasPrefix($0) }) { return false }
@@ -20,7 +23,7 @@ public enum PageviewPolicy {
         return true
     }
 
-    /// Whether a response is an HTML page.
+    /// Whether a response is an HTML page: a 2xx status with a `text/html` content type.
     public static func isPage(status: Int, contentType: String?) -> Bool {
         (200..<300).contains(status) && (contentType?.lowercased().hasPrefix("text/html") ?? false)
     }

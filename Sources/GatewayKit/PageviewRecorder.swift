@@ -13,12 +13,19 @@ public final class PageviewRecorder: Service, Sendable {
     private let inFlight = Mutex(0)
     private let retryDelays: [Duration] = [.milliseconds(100), .milliseconds(400), .seconds(1)]
 
+    /// - Parameters:
+    ///   - publisher: puts the pageviews on the stream.
+    ///   - metrics: counts the pageviews accepted and dropped.
+    ///   - logger: where a dropped pageview is reported.
     public init(publisher: EventPublisher, metrics: GatewayMetrics, logger: Logger) {
         self.publisher = publisher
         self.metrics = metrics
         self.logger = logger
     }
 
+    /// Publishes a pageview in the background and returns at once. A publish Redis did not take is
+    /// retried after 100 ms, 400 ms and 1 s; one in doubt is not retried, since it may already be on
+    /// the stream and would count twice.
     public func record(_ event: AnalyticsEvent) {
         inFlight.withLock { $0 += 1 }
         Task {
@@ -40,6 +47,8 @@ public final class PageviewRecorder: Service, Sendable {
         }
     }
 
+    /// Waits for the graceful shutdown, then for the pageviews in flight (3 s at most), so that they
+    /// are published before the Redis client stops.
     public func run() async throws {
         try? await gracefulShutdown()
         let deadline = ContinuousClock.now + .seconds(3)

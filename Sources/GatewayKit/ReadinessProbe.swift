@@ -8,14 +8,18 @@ public struct ReadinessProbe: Sendable {
     let keyspace: RedisKeyspace
     let requiredGroups: [ConsumerGroup]
 
-    /// - Parameter requiredGroups: the groups whose live consumers readiness requires.
+    /// - Parameters:
+    ///   - redis: the client that asks Redis.
+    ///   - keyspace: names the consumers' `alive` keys.
+    ///   - requiredGroups: the groups whose live consumers readiness requires.
     public init(redis: RedisClient, keyspace: RedisKeyspace, requiredGroups: [ConsumerGroup] = ConsumerGroup.allCases) {
         self.redis = redis
         self.keyspace = keyspace
         self.requiredGroups = requiredGroups
     }
 
-    /// The reasons the gateway is not ready; empty when ready.
+    /// The reasons the gateway is not ready; empty when ready. One pipelined round trip, given
+    /// 500 ms: a Redis that does not answer in time makes the gateway not ready.
     public func problems() async -> [String] {
         var commands = [RedisCommand("PING")]
         commands += requiredGroups.map { RedisCommand("EXISTS", keyspace.consumerAlive(group: $0)) }

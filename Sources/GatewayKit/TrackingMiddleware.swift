@@ -2,7 +2,7 @@ import AnalyticsCore
 import HTTPTypes
 import Hummingbird
 
-/// Records a `pageview` for every `GET` answered with an HTML page (see `PageviewPolicy`), after
+/// Records a `pageview` for every `GET` answered with an HTML page (see ``PageviewPolicy``), after
 /// the handler ran and without awaiting the publish; sets the visitor cookie on that page.
 struct TrackingMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext

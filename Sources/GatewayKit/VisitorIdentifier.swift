@@ -4,15 +4,25 @@ import Foundation
 import RedisClient
 import Synchronization
 
+/// Gives each event its visitor, as a ``VisitorIdentity``: the id of a valid `analytics_vid`
+/// cookie, or else the cookieless id, an HMAC of the client address and user agent under the day's
+/// salt (``DailySaltStore``). The cookieless ids computed lately are remembered for the day, so a
+/// client sending many events without a cookie costs one HMAC a day.
 public struct VisitorIdentifier: Sendable {
+    /// The first-party cookie that carries the visitor id.
     public static let cookieName = "analytics_vid"
-    /// A year; the id is pseudonymous and first-party.
+    /// The cookie's lifetime in seconds: a year; the id is pseudonymous and first-party.
     public static let cookieMaxAge = 365 * 86_400
 
+    /// Whether a visitor without a valid cookie is given one (`ANALYTICS_COOKIES`); when off, such a
+    /// visitor is known by its cookieless id on every request.
     public let cookiesEnabled: Bool
     let salts: DailySaltStore
     let recent = RecentCookielessIDs()
 
+    /// - Parameters:
+    ///   - cookiesEnabled: whether a visitor without a valid cookie is given one.
+    ///   - salts: the days' salts of the cookieless ids.
     public init(cookiesEnabled: Bool, salts: DailySaltStore) {
         self.cookiesEnabled = cookiesEnabled
         self.salts = salts
@@ -20,6 +30,8 @@ public struct VisitorIdentifier: Sendable {
 
     /// The visitor id carried by a `Cookie` header, if well-formed. Scans the bytes: this runs on
     /// every request that has a cookie.
+    /// - Returns: the value of the first `analytics_vid` cookie as a UUID; nil when there is none or
+    ///   its value is not a well-formed UUID.
     public static func visitorID(fromCookieHeader header: String?) -> UUID? {
         guard let header else { return nil }
         let name = Array(cookieName.utf8)
@@ -45,7 +57,13 @@ public struct VisitorIdentifier: Sendable {
     }
 
     /// The cookieless id: HMAC-SHA256(salt, address ‖ 0 ‖ user agent), truncated to a UUID
-    /// (version 8, "custom").
+    /// (version 8, "custom"). The same client gets the same id all day, and the id cannot be traced
+    /// back to the address without the salt, which is forgotten after two days.
+    /// - Parameters:
+    ///   - salt: the day's salt.
+    ///   - clientAddress: nil when unknown (a Unix socket): the id then depends on the user agent
+    ///     only.
+    ///   - userAgent: the `User-Agent` header, empty when absent.
     public static func cookielessID(salt: SymmetricKey, clientAddress: IPAddress?, userAgent: String) -> UUID {
         var message = clientAddress?.bytes ?? []
         message.append(0)
@@ -59,6 +77,15 @@ public struct VisitorIdentifier: Sendable {
             bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 
+    /// The visitor of a request, fetching the day's salt from Redis when this gateway does not
+    /// have it yet.
+    /// - Parameters:
+    ///   - cookieHeader: the `Cookie` header, if any.
+    ///   - clientAddress: the client's address (behind trusted proxies), nil when unknown.
+    ///   - userAgent: the `User-Agent` header, empty when absent.
+    ///   - nowMilliseconds: the request's time, whose UTC day picks the salt.
+    /// - Throws: what ``DailySaltStore/salt(for:)`` throws, when the salt has to be fetched and
+    ///   Redis cannot give it.
     public func identify(cookieHeader: String?, clientAddress: IPAddress?, userAgent: String, nowMilliseconds: Int64)
         async throws -> VisitorIdentity
     {
@@ -71,8 +98,9 @@ public struct VisitorIdentifier: Sendable {
         return cookieless(day: day, salt: try await salts.salt(for: day), clientAddress: clientAddress, userAgent: userAgent)
     }
 
-    /// `identify` when it needs nothing from Redis (a cookie, or the day's salt already known);
-    /// nil when the salt has to be fetched first.
+    /// ``identify(cookieHeader:clientAddress:userAgent:nowMilliseconds:)`` when it needs nothing from
+    /// Redis (a cookie, or the day's salt already known), for callers that must not wait: nil when
+    /// the salt has to be fetched first.
     public func identifyWithoutWaiting(cookieHeader: String?, clientAddress: IPAddress?, userAgent: String, nowMilliseconds: Int64)
         -> VisitorIdentity?
     {
@@ -91,6 +119,8 @@ public struct VisitorIdentifier: Sendable {
         return VisitorIdentity(visitorID: id, setCookie: cookiesEnabled)
     }
 
+    /// The `Set-Cookie` value that gives a visitor its id: the whole site, a year, `SameSite=Lax`,
+    /// `HttpOnly`.
     public static func setCookieHeader(for id: UUID) -> String {
         "\(cookieName)=\(id.lowercasedString); Path=/; Max-Age=\(cookieMaxAge); SameSite=Lax; HttpOnly"
     }

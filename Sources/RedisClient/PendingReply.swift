@@ -1,6 +1,8 @@
 import Synchronization
 
-/// What receives the replies of one request, on the client's worker thread or its deadline reaper.
+/// What receives the replies of one request, or its ``RedisError``: called exactly once, on the
+/// client's worker thread or its deadline reaper (or on the caller's thread when the client is
+/// already shut down). Keep it short: the worker serves no other request meanwhile.
 public typealias RedisReplyHandler = @Sendable (Result<[RedisValue], any Error>) -> Void
 
 /// The answer to one request, given exactly once by whoever gets there first: the worker with the

@@ -10,18 +10,30 @@ import ServiceLifecycle
 /// When Redis is down, requests fail at once with `.unavailable` (after at most one connection
 /// attempt, paced by a backoff), so callers can answer 503 quickly; the client reconnects by itself
 /// on the next request after the backoff.
+///
+/// Every request has a deadline, enforced by a reaper thread even while the worker is stuck on a
+/// silent Redis; the ``RedisError`` it fails with says whether its commands may have run.
 public final class RedisClient: Sendable {
+    /// How a ``RedisClient`` connects, and how long its requests may take.
     public struct Configuration: Sendable {
         public var endpoint: RedisEndpoint
-        /// Name shown by `CLIENT LIST`.
+        /// Name shown by `CLIENT LIST`, given to the client's threads and logged with its errors.
         public var name: String
+        /// How long one connection attempt may take. Attempts are made on the worker thread, so requests
+        /// queued meanwhile wait for it.
         public var connectTimeout: Duration = .milliseconds(500)
-        /// Socket read/write timeout. Must exceed the BLOCK time of any blocking command sent.
+        /// Socket read/write timeout: a reply slower than this breaks the connection, and the requests
+        /// written on it fail with ``RedisError/connectionLost(_:)``. Must exceed the `BLOCK` time of any
+        /// blocking command sent.
         public var commandTimeout: Duration = .seconds(1)
-        /// How long a request may wait in the queue before being failed unsent.
+        /// The deadline of a request sent without a `timeout` of its own, counted from the call: past
+        /// it, a request still queued fails unsent with ``RedisError/timedOut``, and one already
+        /// written fails with ``RedisError/connectionLost(_:)``.
         public var queueTimeout: Duration = .seconds(1)
-        /// Most commands written in one pipeline.
+        /// Most commands written in one pipeline; a single request with more is still written whole.
         public var maximumPipeline: Int = 4096
+        /// Delay between failed connection attempts, doubling up to its maximum; meanwhile requests fail
+        /// at once with ``RedisError/unavailable(_:)``. A connection that breaks is retried at once.
         public var reconnectBackoff = Backoff(initial: .milliseconds(50), maximum: .seconds(1))
 
         public init(endpoint: RedisEndpoint, name: String) {
@@ -56,6 +68,12 @@ public final class RedisClient: Sendable {
     private let shared = SharedState()
     private let metrics: (any RedisClientMetrics)?
 
+    /// Starts the worker thread and the deadline reaper. The first request makes the connection.
+    /// Call ``shutdown()``, or run the client as a service, to end the threads.
+    /// - Parameters:
+    ///   - configuration: where to connect, and the client's timeouts.
+    ///   - logger: receives connection changes and failures.
+    ///   - metrics: receives round trips and connection changes; nil: none.
     public init(configuration: Configuration, logger: Logger, metrics: (any RedisClientMetrics)? = nil) {
         self.configuration = configuration
         self.logger = logger
@@ -99,7 +117,8 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Whether the last attempt to use the connection succeeded.
+    /// Whether the client holds a connection: true once one is made, false after an attempt failed or
+    /// the connection broke. For readiness and gauges: a request may still fail.
     public var isConnected: Bool {
         shared.condition.lock()
         defer { shared.condition.unlock() }
@@ -115,12 +134,18 @@ public final class RedisClient: Sendable {
         return shared.connections
     }
 
-    /// Sends one command and returns its reply; an error reply is thrown as `.server`.
+    /// Sends one command and returns its reply.
+    /// - Parameters:
+    ///   - command: the command to send.
+    ///   - timeout: the request's deadline, counted from now; nil: ``Configuration/queueTimeout``.
+    /// - Throws: ``RedisError/server(_:)`` for an error reply, or what ``pipeline(_:timeout:)`` throws.
     @discardableResult
     public func send(_ command: RedisCommand, timeout: Duration? = nil) async throws -> RedisValue {
         try await checkedPipeline([command], timeout: timeout)[0]
     }
 
+    /// Sends one command given as its words (`send("GET", key)`), otherwise as the form taking a
+    /// ``RedisCommand``.
     @discardableResult
     public func send(_ arguments: String..., timeout: Duration? = nil) async throws -> RedisValue {
         try await send(RedisCommand(arguments), timeout: timeout)
@@ -128,6 +153,15 @@ public final class RedisClient: Sendable {
 
     /// Sends the commands together, in order, and returns one reply per command. Error replies are
     /// returned as `.error` values, not thrown: the other commands of the pipeline did run.
+    ///
+    /// The commands of one call are written together, but other callers' requests may be written in
+    /// the same pipeline: this is not a transaction (use `MULTI` or a ``RedisScript`` for that).
+    /// - Precondition: `commands` is not empty.
+    /// - Parameters:
+    ///   - commands: the commands, written in this order.
+    ///   - timeout: the request's deadline, counted from now; nil: ``Configuration/queueTimeout``.
+    /// - Throws: ``RedisError``: `.unavailable`, `.timedOut` or `.shutdown` when nothing was sent;
+    ///   `.connectionLost` when the commands were written and may or may not have run.
     public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil) async throws -> [RedisValue] {
         precondition(!commands.isEmpty, "empty pipeline")
         let deadline = ContinuousClock.now + (timeout ?? configuration.queueTimeout)
@@ -137,7 +171,7 @@ public final class RedisClient: Sendable {
     }
 
     /// Sends the commands together, in order, for callers that need all of them to succeed.
-    /// - Returns: one reply per command.
+    /// - Returns: one reply per command, none of them an error.
     /// - Throws: `RedisError.server` with the first error reply (the other commands did run), or
     ///   what `pipeline(_:timeout:)` throws.
     @discardableResult
@@ -169,12 +203,15 @@ public final class RedisClient: Sendable {
     }
 
     /// Queues commands whose replies nobody awaits (e.g. `PUBLISH` of best-effort updates). They are
-    /// written in call order with the other requests of this client; failures are only logged.
+    /// written in call order with the other requests of this client. Their replies and failures are
+    /// dropped; a broken connection is still logged.
     public func sendWithoutWaiting(_ commands: [RedisCommand], timeout: Duration? = nil) {
         enqueue(commands, deadline: ContinuousClock.now + (timeout ?? configuration.queueTimeout), reply: PendingReply(nil))
     }
 
-    /// Fails what is still queued, closes the connection and ends the thread.
+    /// Fails what is still queued with ``RedisError/shutdown``, closes the connection and ends the
+    /// client's threads; returns once the connection is closed. A pipeline being written is answered
+    /// first. Requests made afterwards fail at once with ``RedisError/shutdown``.
     public func shutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             shared.condition.lock()

@@ -1,5 +1,11 @@
 
 
+/// Why a Redis request failed.
+///
+/// The cases tell a caller whether a retry could apply a write twice: `unavailable`, `timedOut` and
+/// `shutdown` mean nothing was sent; `connectionLost` means the commands were written and may or may
+/// not have run (the gateway answers such an event "in doubt"); `server` and `unexpectedReply` mean
+/// Redis did answer.
 public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No connection could be made (refused, unreachable, authentication failed); nothing was sent.
     case unavailable(String)
@@ -7,11 +13,13 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOut
     /// The connection broke or timed out after the commands were written: they may or may not have run.
     case connectionLost(String)
-    /// Redis answered with an error.
+    /// Redis answered with an error reply (the message, such as `NOGROUP …`). In a pipeline, the
+    /// other commands did run.
     case server(String)
-    /// The client is shut down.
+    /// The client is shut down, or shutting down; nothing was sent.
     case shutdown
-    /// The reply does not have the shape the command promises.
+    /// The reply does not have the shape the command promises; the command did run. The value names
+    /// what was being read.
     case unexpectedReply(String)
 
     public var description: String {

@@ -1,7 +1,9 @@
 
 
-/// One entry of a Redis stream as `XREADGROUP`, `XRANGE` and `XAUTOCLAIM` answer it.
+/// One entry of a Redis stream as `XREADGROUP`, `XRANGE` and `XAUTOCLAIM` answer it. Field names
+/// and values are read as UTF-8 text.
 public struct RedisStreamEntry: Sendable, Equatable {
+    /// The entry id (`ms-seq`, see ``StreamID``); not the event's id.
     public let id: String
     /// Field/value pairs; nil when the entry was trimmed away while pending (its data is gone).
     public let fields: [(String, String)]?
@@ -11,11 +13,14 @@ public struct RedisStreamEntry: Sendable, Equatable {
         self.fields = fields
     }
 
+    /// Same id and same fields in the same order.
     public static func == (a: RedisStreamEntry, b: RedisStreamEntry) -> Bool {
         a.id == b.id && a.fields?.map(\.0) == b.fields?.map(\.0) && a.fields?.map(\.1) == b.fields?.map(\.1)
     }
 
-    /// Parses `[[id, [f, v, …]], …]`.
+    /// Parses `[[id, [f, v, …]], …]`: the reply of `XRANGE`, or the entries element of
+    /// `XAUTOCLAIM`'s. A null reply is no entries.
+    /// - Throws: ``RedisError/unexpectedReply(_:)`` when the reply has another shape.
     public static func list(from value: RedisValue) throws(RedisError) -> [RedisStreamEntry] {
         guard case .array(let items) = value else {
             if value.isNull { return [] }
@@ -47,6 +52,8 @@ public struct RedisStreamEntry: Sendable, Equatable {
     }
 
     /// Parses the answer of `XREADGROUP`/`XREAD` for one stream: `[[stream, [entries]]]`, or null on timeout.
+    /// - Returns: the entries of every stream in the reply, in order; none on timeout.
+    /// - Throws: ``RedisError/unexpectedReply(_:)`` when the reply has another shape.
     public static func fromRead(_ value: RedisValue) throws(RedisError) -> [RedisStreamEntry] {
         if value.isNull { return [] }
         guard case .array(let streams) = value else { throw .unexpectedReply("XREADGROUP") }

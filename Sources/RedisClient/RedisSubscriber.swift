@@ -13,20 +13,28 @@ import Glibc
 /// so that its owner can resynchronise after a gap. Messages are handed to `onEvent` on the
 /// subscription's thread: keep that callback short and non-blocking.
 public final class RedisSubscriber: Sendable {
+    /// What the subscription reports to its owner.
     public enum Event: Sendable, Equatable {
         /// Subscribed (again): messages published from now on will arrive.
         case subscribed
+        /// A message published on `channel`, with its bytes as published.
         case message(channel: String, payload: [UInt8])
-        /// The connection is gone; messages published until the next `.subscribed` are lost.
+        /// The connection is gone, for the reason given; messages published until the next
+        /// `.subscribed` are lost. Reported once per outage, not at each failed attempt.
         case disconnected(String)
     }
 
+    /// What to subscribe to, where, and how a silent Redis is detected.
     public struct Configuration: Sendable {
         public var endpoint: RedisEndpoint
+        /// Subscribed to together; must not be empty (``Event/subscribed`` comes once every one is
+        /// confirmed).
         public var channels: [String]
+        /// Name shown by `CLIENT LIST` and given to the subscription's thread.
         public var name: String
         /// A PING is sent after this long without traffic; no answer within it again means dead.
         public var pingInterval: Duration = .seconds(3)
+        /// Delay between reconnection attempts; reset once subscribed.
         public var reconnectBackoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
 
         public init(endpoint: RedisEndpoint, channels: [String], name: String) {
@@ -39,6 +47,12 @@ public final class RedisSubscriber: Sendable {
     private let stopping = Mutex(false)
     private let stopped = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
+    /// Starts the subscription's thread, which connects at once.
+    /// - Parameters:
+    ///   - configuration: what to subscribe to, and where.
+    ///   - logger: receives subscriptions and losses of the connection.
+    ///   - onEvent: called on the subscription's thread with every ``Event``, in order; keep it
+    ///     short and non-blocking, since no message is read meanwhile.
     public init(configuration: Configuration, logger: Logger, onEvent: @escaping @Sendable (Event) -> Void) {
         let thread = Thread { [self] in
             self.loop(configuration, logger: logger, onEvent: onEvent)
@@ -53,7 +67,8 @@ public final class RedisSubscriber: Sendable {
         thread.start()
     }
 
-    /// Unsubscribes and ends the thread (within about a quarter of a second).
+    /// Closes the subscription and ends its thread, returning once it has: within about a quarter of
+    /// a second, or about a second while a connection attempt is under way.
     public func shutdown() async {
         stopping.withLock { $0 = true }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -5,9 +5,16 @@ import ServiceLifecycle
 
 /// The admin listener of a process without an HTTP listener of its own (aggregator, archiver,
 /// supervisor): `GET /metrics` and `GET /healthz` on `ANALYTICS_ADMIN_PORT`.
+///
+/// Processes that do have a listener (gateway, hub) add the same two routes to their own router with
+/// ``addRoutes(to:registry:health:)``, so every process answers them alike.
 public enum AdminServer {
-    /// The admin listener on the configured host and `ANALYTICS_ADMIN_PORT`.
-    /// - Parameter health: nil when healthy, otherwise the reason (answered with 503).
+    /// The admin listener on `ANALYTICS_HTTP_HOST` and `ANALYTICS_ADMIN_PORT`, as a service to run in
+    /// the process's `ServiceGroup`.
+    /// - Parameters:
+    ///   - configuration: where to listen.
+    ///   - registry: the metrics `/metrics` exposes.
+    ///   - health: nil when healthy, otherwise the reason (answered with 503).
     public static func make(
         _ configuration: AnalyticsConfiguration, registry: MetricsRegistry, logger: Logger,
         health: @escaping @Sendable () async -> String?
@@ -15,7 +22,10 @@ public enum AdminServer {
         make(host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger, health: health)
     }
 
-    /// - Parameter health: nil when healthy, otherwise the reason (answered with 503).
+    /// The admin listener on an explicit address.
+    /// - Parameters:
+    ///   - registry: the metrics `/metrics` exposes.
+    ///   - health: nil when healthy, otherwise the reason (answered with 503).
     public static func make(
         host: String, port: Int, registry: MetricsRegistry, logger: Logger,
         health: @escaping @Sendable () async -> String?
@@ -28,6 +38,10 @@ public enum AdminServer {
             logger: logger)
     }
 
+    /// Adds `GET /metrics` and `GET /healthz` to an existing router.
+    /// - Parameters:
+    ///   - registry: the metrics `/metrics` exposes.
+    ///   - health: nil when healthy, otherwise the reason (answered with 503).
     public static func addRoutes<Context: RequestContext>(
         to router: Router<Context>, registry: MetricsRegistry, health: @escaping @Sendable () async -> String?
     ) {
@@ -39,6 +53,7 @@ public enum AdminServer {
         }
     }
 
+    /// The registry's Prometheus text exposition (format 0.0.4).
     public static func metricsResponse(_ registry: MetricsRegistry) -> Response {
         Response(
             status: .ok,
@@ -46,6 +61,8 @@ public enum AdminServer {
             body: .init(byteBuffer: ByteBuffer(bytes: registry.exposition())))
     }
 
+    /// `200 {"status":"ok"}` when `problem` is nil, otherwise `503 {"status":"unhealthy","reason":…}`;
+    /// the gateway's `/readyz` answers with it too.
     public static func healthResponse(_ problem: String?) -> Response {
         let body = problem.map { #"{"status":"unhealthy","reason":\#(JSONText.quoted($0))}"# } ?? #"{"status":"ok"}"#
         return Response(

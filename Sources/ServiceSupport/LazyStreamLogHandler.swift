@@ -11,6 +11,9 @@ public struct LazyStreamLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
 
+    /// - Parameters:
+    ///   - label: the logger's label, written on every line.
+    ///   - level: the lowest level written.
     public init(label: String, level: Logger.Level) {
         self.label = label
         self.logLevel = level
@@ -21,6 +24,8 @@ public struct LazyStreamLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// Writes one line to standard error: UTC time, level, label, the metadata sorted by key
+    /// (the handler's, the provider's, then the event's, later ones winning), and the message.
     public func log(event: LogEvent) {
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }

@@ -10,6 +10,7 @@ import Glibc
 public enum ProcessLauncher {
     /// A process that could not be started.
     public struct SpawnError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The path that was to be run.
         public let executable: String
         /// The system's reason (`No such file or directory`).
         public let reason: String
@@ -19,16 +20,20 @@ public enum ProcessLauncher {
 
     /// Where a child's standard stream goes.
     public enum Output: Sendable, Equatable {
+        /// The parent's own.
         case inherit
+        /// `/dev/null`.
         case null
-        /// Appended to, or truncated first.
+        /// A file, created if missing (mode 0644), appended to or truncated first.
         case file(String, append: Bool = true)
         /// Standard error only: wherever standard output goes.
         case sameAsStandardOutput
     }
 
+    /// How a child is started; the default inherits standard output and error and reads
+    /// `/dev/null`.
     public struct Options: Sendable {
-        /// A descriptor to read from, or /dev/null.
+        /// A descriptor of the parent for the child to read as standard input; nil: `/dev/null`.
         public var standardInput: Int32?
         public var standardOutput: Output = .inherit
         public var standardError: Output = .inherit
@@ -41,6 +46,13 @@ public enum ProcessLauncher {
         }
     }
 
+    /// Starts `executable` (a path: `PATH` is not searched) and returns at once.
+    /// - Parameters:
+    ///   - arguments: the arguments after `argv[0]`, which is `executable`.
+    ///   - environment: the child's whole environment (nothing is inherited).
+    /// - Returns: the child's pid; reap it with ``poll(_:)``.
+    /// - Throws: ``SpawnError`` when the process cannot be created (a missing executable, an output
+    ///   file that cannot be opened).
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String], options: Options = Options()
     ) throws(SpawnError) -> pid_t {
@@ -92,7 +104,9 @@ public enum ProcessLauncher {
 
     /// How a process ended.
     public enum Termination: Sendable, Equatable, CustomStringConvertible {
+        /// It exited by itself, with this exit code.
         case exited(Int32)
+        /// It was ended by this signal.
         case signaled(Int32)
 
         public var description: String {
@@ -103,7 +117,9 @@ public enum ProcessLauncher {
         }
     }
 
-    /// Reaps `pid` if it has ended; nil while it runs.
+    /// Reaps `pid` if it has ended, without waiting; nil while it runs (and also when `waitpid`
+    /// fails, for instance for a pid that is not, or no longer, a child). Once reaped, the pid is
+    /// gone: poll each child from one place only.
     public static func poll(_ pid: pid_t) -> Termination? {
         var status: Int32 = 0
         let r = waitpid(pid, &status, WNOHANG)

@@ -2,12 +2,14 @@ import Prometheus
 import RedisClient
 import Synchronization
 
-/// Round trips, pipeline sizes and connection state of the process's Redis clients.
+/// Round trips, pipeline sizes and connection state of the process's Redis clients, as the
+/// `RedisClientMetrics` the Redis client reports to. One instance per client, labelled with its name.
 public final class PrometheusRedisClientMetrics: RedisClientMetrics {
     private let roundTrip: DurationHistogram
     private let pipelineSize: ValueHistogram
     private let connected: Gauge
 
+    /// - Parameter client: the `client` label: the client's name (`aggregator-read`, …).
     public init(registry: MetricsRegistry, client: String) {
         roundTrip = registry.prometheus.makeDurationHistogram(
             name: "analytics_redis_round_trip_seconds", labels: [("client", client)], buckets: MetricsRegistry.latencyBuckets,
@@ -20,11 +22,13 @@ public final class PrometheusRedisClientMetrics: RedisClientMetrics {
             help: "1 while the Redis connection of this client is up")
     }
 
+    /// One pipeline of `commands` written and all its replies read in `duration`.
     public func recordRoundTrip(commands: Int, duration: Duration) {
         roundTrip.record(duration)
         pipelineSize.record(Double(commands))
     }
 
+    /// The connection went up (true) or down (false).
     public func setConnected(_ value: Bool) {
         connected.set(to: value ? 1.0 : 0.0)
     }

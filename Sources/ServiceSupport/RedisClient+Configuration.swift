@@ -5,7 +5,10 @@ import RedisClient
 extension RedisClient {
     /// A client of the configured Redis, named after its use (`CLIENT LIST` shows it), with its
     /// connection and request metrics in `registry`.
-    /// - Parameter adjust: changes to the client's defaults (timeouts).
+    /// - Parameters:
+    ///   - name: the client's name, also the `client` label of its metrics; one per client of a process.
+    ///   - registry: where its ``PrometheusRedisClientMetrics`` go; nil for none.
+    ///   - adjust: changes to the client's defaults (timeouts).
     public convenience init(
         _ configuration: AnalyticsConfiguration, name: String, registry: MetricsRegistry?, logger: Logger,
         adjust: (inout RedisClient.Configuration) -> Void = { _ in }

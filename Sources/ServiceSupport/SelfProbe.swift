@@ -8,7 +8,7 @@ import Glibc
 
 /// For processes whose work is answering HTTP (gateway, hub): the proof of life is that their own
 /// listener answers `GET /healthz` with 200 — a hung event loop or handler stops the probe, and so
-/// the watchdog pings.
+/// the watchdog pings. The first answer also announces `READY=1` through the ``Liveness``.
 public struct SelfProbe: Service {
     let host: String
     let port: Int
@@ -16,6 +16,12 @@ public struct SelfProbe: Service {
     let interval: Duration
     let readyStatus: String
 
+    /// - Parameters:
+    ///   - host: the listener's address; a wildcard (`0.0.0.0`, `::`, empty) is probed on the loopback.
+    ///   - port: the listener's port.
+    ///   - liveness: told of every successful probe.
+    ///   - interval: the pause between probes.
+    ///   - readyStatus: the `STATUS=` sent with `READY=1`.
     public init(host: String, port: Int, liveness: Liveness, interval: Duration = .seconds(1), readyStatus: String) {
         // A wildcard listener is reached on the loopback.
         self.host = host == "0.0.0.0" || host == "::" || host.isEmpty ? "127.0.0.1" : host
@@ -25,6 +31,7 @@ public struct SelfProbe: Service {
         self.readyStatus = readyStatus
     }
 
+    /// Probes the listener every `interval` until graceful shutdown.
     public func run() async throws {
         // Cancelled at once on shutdown: no sleep holds the drain up.
         try? await cancelWhenGracefulShutdown {

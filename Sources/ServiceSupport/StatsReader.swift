@@ -1,21 +1,29 @@
 import AnalyticsCore
 import RedisClient
 
-/// The read side of the REST API: the aggregates the aggregator keeps in Redis.
+/// The read side of the REST API: the aggregates the aggregator keeps in Redis. The gateway answers
+/// its read routes with it and the hubs their `initial_stats` and `heartbeat` messages. Periods are
+/// the current UTC ones, and a key that does not exist (no event yet) reads as zero.
 public struct StatsReader: Sendable {
     let redis: RedisClient
     let keyspace: RedisKeyspace
     let activeWindowMilliseconds: Int64
 
+    /// - Parameter activeWindowSeconds: `ANALYTICS_ACTIVE_WINDOW_SEC`: how long a visitor counts as
+    ///   current after their last event.
     public init(redis: RedisClient, keyspace: RedisKeyspace, activeWindowSeconds: Int) {
         self.redis = redis
         self.keyspace = keyspace
         self.activeWindowMilliseconds = Int64(activeWindowSeconds) * 1000
     }
 
+    /// The live figures: `GET /api/analytics/realtime` and the hubs' stats messages.
     public struct Realtime: Sendable, Equatable {
+        /// Visitors seen within the active window.
         public var currentVisitors: Int
+        /// Distinct visitors of the current UTC day (a HyperLogLog estimate).
         public var uniqueToday: Int
+        /// When the figures were read, in Unix seconds.
         public var timestamp: Int64
 
         public init(currentVisitors: Int, uniqueToday: Int, timestamp: Int64) {
@@ -39,15 +47,20 @@ public struct StatsReader: Sendable {
         }
     }
 
+    /// The counters of the current day, week or month: `GET /api/analytics/stats`.
     public struct PeriodStats: Sendable, Equatable {
         public var period: Period
+        /// Events counted in the period.
         public var totalEvents: Int
+        /// `letter_generated` events counted in the period.
         public var lettersGenerated: Int
+        /// Distinct visitors of the period (a HyperLogLog estimate).
         public var uniqueVisitors: Int
     }
 
     /// Visitors seen within the active window (counted by score, so the answer is right even when
-    /// no batch has trimmed the set lately) and today's unique visitors.
+    /// no batch has trimmed the set lately) and today's unique visitors, in one round trip.
+    /// - Parameter nowMilliseconds: the current time (a parameter for tests).
     public func realtime(nowMilliseconds: Int64 = EpochClock.milliseconds()) async throws -> Realtime {
         let day = TimeBucket(epochMilliseconds: nowMilliseconds).dayName
         let replies = try await redis.pipeline([
@@ -59,6 +72,7 @@ public struct StatsReader: Sendable {
             timestamp: nowMilliseconds / 1000)
     }
 
+    /// The counters of the `period` containing `nowMilliseconds`, in one round trip.
     public func stats(_ period: Period, nowMilliseconds: Int64 = EpochClock.milliseconds()) async throws -> PeriodStats {
         let name = TimeBucket(epochMilliseconds: nowMilliseconds).name(of: period)
         let replies = try await redis.pipeline([
@@ -71,11 +85,14 @@ public struct StatsReader: Sendable {
             uniqueVisitors: try Self.integer(replies[2]))
     }
 
+    /// The `letter_generated` events of the `period` containing `nowMilliseconds`.
     public func letters(_ period: Period, nowMilliseconds: Int64 = EpochClock.milliseconds()) async throws -> Int {
         let name = TimeBucket(epochMilliseconds: nowMilliseconds).name(of: period)
         return try Self.integer(try await redis.send("GET", keyspace.lettersGenerated(period, name)))
     }
 
+    /// The most viewed themes of all time, most viewed first.
+    /// - Parameter limit: how many; at least 1 (the gateway allows 1–20).
     public func topThemes(limit: Int) async throws -> [(theme: String, views: Int)] {
         let reply = try await redis.send("ZREVRANGE", keyspace.topThemes, "0", String(limit - 1), "WITHSCORES")
         guard let flat = reply.array else { throw RedisError.unexpectedReply("ZREVRANGE") }

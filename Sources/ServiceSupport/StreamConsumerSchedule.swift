@@ -1,7 +1,8 @@
 import AnalyticsCore
 
 /// The decisions of a stream consumer's loop, apart from its I/O: which step comes next, given the
-/// time and what happened so far. A value type, tested without Redis.
+/// time and what happened so far. A value type, tested without Redis; ``StreamConsumer`` drives it
+/// by calling ``next(at:)``, doing the step, then ``completed(_:at:)`` or ``failed()``.
 ///
 /// The order it keeps is what makes the consumer exact: its own pending entries (delivered to it
 /// before a crash or a lost connection) are recovered before any new entry is read, after every
@@ -24,6 +25,7 @@ public struct StreamConsumerSchedule: Sendable {
         case finish
     }
 
+    /// The periods of the loop's recurring steps, and its backoff after failures.
     public struct Timing: Sendable {
         /// How often entries abandoned by other consumers are looked for.
         public var claimInterval: Duration
@@ -32,6 +34,8 @@ public struct StreamConsumerSchedule: Sendable {
         /// The pause after a failed step, doubling while failures go on.
         public var backoff: Backoff
 
+        /// By default: claims every 5 s, housekeeping every 2 s, and a backoff from 100 ms doubling
+        /// to 2 s.
         public init(
             claimInterval: Duration = .seconds(5), housekeepingInterval: Duration = .seconds(2),
             backoff: Backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
@@ -42,6 +46,7 @@ public struct StreamConsumerSchedule: Sendable {
         }
     }
 
+    /// The periods and backoff this schedule was made with.
     public let timing: Timing
     private var needsRecovery = true
     private var lastClaim: ContinuousClock.Instant?
@@ -49,12 +54,14 @@ public struct StreamConsumerSchedule: Sendable {
     private var stopRequested = false
     private var backoff: Backoff
 
+    /// A schedule whose first step is ``Step/recover``, then a claim and housekeeping at once.
     public init(timing: Timing = Timing()) {
         self.timing = timing
         backoff = timing.backoff
     }
 
-    /// The step to take at `now`.
+    /// The step to take at `now`: finish once stopping, else recovery while it is needed, else a
+    /// claim or housekeeping when due (claims first), else a read.
     public func next(at now: ContinuousClock.Instant) -> Step {
         if stopRequested { return .finish }
         if needsRecovery { return .recover }
@@ -63,7 +70,8 @@ public struct StreamConsumerSchedule: Sendable {
         return .read
     }
 
-    /// `step`, returned by `next(at:)`, succeeded at `now`.
+    /// `step`, returned by ``next(at:)``, succeeded at `now`. A successful read also resets the
+    /// backoff.
     public mutating func completed(_ step: Step, at now: ContinuousClock.Instant) {
         switch step {
         case .recover: needsRecovery = false
@@ -82,7 +90,7 @@ public struct StreamConsumerSchedule: Sendable {
         return backoff.next()
     }
 
-    /// The process is stopping: the next step is `.finish`.
+    /// The process is stopping: the next step is ``Step/finish``, whatever else is due.
     public mutating func stop() {
         stopRequested = true
     }

@@ -4,6 +4,7 @@ import RedisClient
 
 /// The health of the event stream as Prometheus gauges: its length, and per consumer group the lag
 /// (entries not yet delivered), pending entries (delivered, not acknowledged) and consumers.
+/// The consumers refresh it from their housekeeping.
 public final class StreamHealth: Sendable {
     private let redis: RedisClient
     private let keyspace: RedisKeyspace
@@ -12,6 +13,7 @@ public final class StreamHealth: Sendable {
     private let pending: [String: Gauge]
     private let consumers: [String: Gauge]
 
+    /// Registers the gauges, at 0 for every group of the service until the first ``refresh()``.
     public init(redis: RedisClient, keyspace: RedisKeyspace, registry: MetricsRegistry) {
         self.redis = redis
         self.keyspace = keyspace
@@ -37,16 +39,22 @@ public final class StreamHealth: Sendable {
         self.consumers = consumers
     }
 
+    /// One consumer group as `XINFO GROUPS` describes it.
     public struct GroupInfo: Sendable, Equatable {
         public var name: String
+        /// Consumers known to the group (dead ones included until deleted).
         public var consumers: Int
+        /// Entries delivered to the group and not yet acknowledged.
         public var pending: Int
+        /// The id of the last entry delivered to the group; `0-0` before any.
         public var lastDeliveredID: String
-        /// nil when Redis cannot tell (after some deletions).
+        /// Entries of the stream not yet delivered to the group; nil when Redis cannot tell (after
+        /// some deletions, or before Redis 7).
         public var lag: Int?
     }
 
-    /// `XINFO GROUPS`, parsed; empty when the stream does not exist yet.
+    /// `XINFO GROUPS`, parsed; empty when the stream does not exist yet. Also used by the archiver
+    /// to decide how far it may trim the stream.
     public static func groups(of stream: String, on redis: RedisClient) async throws -> [GroupInfo] {
         let reply = try await redis.pipeline([RedisCommand("XINFO", "GROUPS", stream)])[0]
         if let message = reply.errorMessage {

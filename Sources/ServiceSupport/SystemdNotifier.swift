@@ -8,13 +8,17 @@ import Glibc
 /// The sd_notify protocol: datagrams such as `READY=1` or `WATCHDOG=1` to the Unix socket named by
 /// `NOTIFY_SOCKET` (a leading `@` is the abstract namespace). Under the supervisor that socket is
 /// the supervisor's; under a systemd unit of its own, systemd's. Without `NOTIFY_SOCKET`, nothing
-/// is sent.
+/// is sent. Processes use it through ``Liveness``; the supervisor also sends its own `STATUS=` lines.
 public final class SystemdNotifier: Sendable {
+    /// `NOTIFY_SOCKET`, as given.
     public let socketPath: String
-    /// Half of `WATCHDOG_USEC`: how often to ping (nil when no watchdog is asked for).
+    /// Half of `WATCHDOG_USEC`, the longest systemd advises between pings (nil when no watchdog is
+    /// asked for, or it is for another process). ``watchdog()`` pings up to twice as often, at most
+    /// once per quarter of the timeout, to keep a margin.
     public let watchdogPingInterval: Duration?
     private let lastPing = Mutex<ContinuousClock.Instant?>(nil)
 
+    /// Reads `NOTIFY_SOCKET`, `WATCHDOG_USEC` and `WATCHDOG_PID`; nil without `NOTIFY_SOCKET`.
     public init?(environment: [String: String] = ProcessInfo.processInfo.environment) {
         guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty else { return nil }
         socketPath = path
@@ -30,7 +34,8 @@ public final class SystemdNotifier: Sendable {
         watchdogPingInterval = interval
     }
 
-    /// Sends `state` (newline-separated assignments); false if it could not be delivered.
+    /// Sends `state` (newline-separated assignments) as one datagram, on a socket of its own so that
+    /// any thread may call it; false if it could not be delivered.
     @discardableResult
     public func notify(_ state: String) -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -55,19 +60,23 @@ public final class SystemdNotifier: Sendable {
         return sent == message.count
     }
 
+    /// `READY=1`, with a `STATUS=` line if given. ``Liveness/ready(status:)`` sends it only once.
     public func ready(status: String? = nil) {
         notify("READY=1" + (status.map { "\nSTATUS=\($0)" } ?? ""))
     }
 
+    /// `STATUS=…`: one line shown by `systemctl status`.
     public func status(_ text: String) {
         notify("STATUS=\(text)")
     }
 
+    /// `STOPPING=1`: the process has begun to drain.
     public func stopping() {
         notify("STOPPING=1")
     }
 
-    /// Called from a process's real work loop: pings the watchdog at most twice per `WATCHDOG_USEC`.
+    /// Called from a process's real work loop, as often as it likes: sends `WATCHDOG=1` at most once
+    /// per quarter of `WATCHDOG_USEC`, and nothing when no watchdog is asked for.
     public func watchdog() {
         guard let interval = watchdogPingInterval else { return }
         let now = ContinuousClock.now

@@ -7,17 +7,23 @@ import Glibc
 /// The supervisor's own sd_notify socket: a Unix datagram socket its workers send `READY=1`,
 /// `WATCHDOG=1`, `STATUS=…` to (their `NOTIFY_SOCKET`). The kernel attaches each sender's pid
 /// (`SO_PASSCRED`), so a message is attributed to a worker whatever it claims. The one owner of the
-/// socket: it is closed and its file removed in `deinit`.
+/// socket: it is closed and its file removed in `deinit`. ``Supervisor`` polls it on every tick.
 public final class NotifySocket {
+    /// The socket's file: the `NOTIFY_SOCKET` given to the workers.
     public let path: String
     private let fd: Int32
 
+    /// One datagram from a worker.
     public struct Message: Sendable, Equatable {
+        /// The sender's pid, as the kernel reports it.
         public let pid: pid_t
+        /// The datagram's `KEY=value` lines (`READY` → `1`, …); lines without `=` are ignored.
         public let assignments: [String: String]
     }
 
-    /// - Throws: `SupervisorError.notifySocket` when the socket cannot be made or bound.
+    /// Creates and binds the socket, non-blocking, replacing any file already at `path`.
+    /// - Throws: ``SupervisorError`` with the code ``SupervisorError/Code/notifySocket`` when the
+    ///   socket cannot be made or bound (a path too long for a Unix socket, a directory not writable).
     public init(path: String) throws(SupervisorError) {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw .notifySocket(path, String(cString: strerror(errno))) }
@@ -52,7 +58,8 @@ public final class NotifySocket {
         unlink(path)
     }
 
-    /// Every message waiting, without blocking.
+    /// Every message waiting, without blocking, oldest first. A datagram without the sender's
+    /// credentials is dropped, and one longer than 4 KiB is cut.
     public func receiveAll() -> [Message] {
         var messages: [Message] = []
         var payload = [UInt8](repeating: 0, count: 4096)

@@ -3,26 +3,37 @@ import AnalyticsCore
 /// When to restart a worker that ended, and when to give up: exponential backoff with jitter, and a
 /// restart intensity — more than `maximumRestarts` within `window` means the worker cannot run, so
 /// the supervisor stops everything and exits non-zero (systemd takes over). A value type, driven by
-/// the times it is given.
+/// the times it is given. ``Supervisor`` keeps one per worker.
 public struct RestartPolicy: Sendable, Equatable {
+    /// Restarts allowed within ``window``; the next end within it gives up.
     public var maximumRestarts = 5
+    /// The sliding window the restarts are counted in.
     public var window: Duration = .seconds(60)
+    /// The delay before the first restart; it doubles with each failure in a row.
     public var initialBackoff: Duration = .milliseconds(100)
+    /// The longest delay before a restart.
     public var maximumBackoff: Duration = .seconds(10)
-    /// A worker up this long has its backoff reset.
+    /// A worker up this long has its backoff reset (its next restart waits ``initialBackoff``).
     public var stableAfter: Duration = .seconds(30)
 
     /// Restarts within the window, oldest first (as offsets on the caller's clock).
     private(set) var recentRestarts: [ContinuousClock.Instant] = []
     private(set) var consecutiveFailures = 0
 
+    /// The default policy: 5 restarts per 60 s, backoff from 100 ms doubling to 10 s, reset after
+    /// 30 s of uptime.
     public init() {}
 
+    /// What to do about a worker that ended.
     public enum Decision: Sendable, Equatable {
+        /// Start it again after this delay (the backoff, with jitter).
         case restart(after: Duration)
+        /// It ended too often within the window: stop everything.
         case giveUp
     }
 
+    /// Records that the worker ended (or could not start) and decides what follows. A restart is
+    /// counted in the window when it is decided, not when it happens.
     /// - Parameters:
     ///   - now: when the worker ended.
     ///   - uptime: how long it had run.

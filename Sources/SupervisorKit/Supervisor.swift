@@ -13,19 +13,31 @@ import Glibc
 /// intensity limit, a watchdog per worker fed by the workers' own sd_notify pings, and the drain on
 /// SIGTERM in reverse order. Towards systemd it reports READY=1 once every worker is ready,
 /// WATCHDOG=1 only while every worker is healthy, STATUS= and STOPPING=1.
+///
+/// One loop, every ``Settings/tick``, reads the workers' messages from its ``NotifySocket``, reaps
+/// the workers that ended, kills the silent ones, starts the ones due (``RestartPolicy``) and reports
+/// to systemd. The plan of workers comes from ``WorkerPlan``.
 public final class Supervisor: Service, Sendable {
+    /// What the supervisor runs and its timings.
     public struct Settings: Sendable {
+        /// The workers, in start order; they stop in reverse order.
         public var workers: [WorkerSpec]
+        /// The one-shot command run to completion before any worker starts, retried while it fails
+        /// (see ``WorkerPlan/migration(binaryDirectory:)``).
         public var migration: (executable: String, arguments: [String])
         /// The environment every worker starts from (the supervisor's own, without systemd's
         /// notify variables).
         public var environment: [String: String]
+        /// How long a worker may stay silent (no `READY=1` or `WATCHDOG=1`) before it is killed and
+        /// restarted; given to the workers as their `WATCHDOG_USEC`.
         public var workerWatchdog: Duration
+        /// Where the ``NotifySocket`` is made; it must be short (a Unix socket path).
         public var notifySocketPath: String
         /// How long a worker may take to report ready before the next one is started anyway.
         public var readyTimeout: Duration = .seconds(60)
         /// How long a worker may take to drain on SIGTERM before it is killed.
         public var drainTimeout: Duration = .seconds(20)
+        /// The period of the supervising loop.
         public var tick: Duration = .milliseconds(100)
 
         public init(
@@ -42,10 +54,16 @@ public final class Supervisor: Service, Sendable {
 
     /// What a worker is doing, for `/healthz` and the STATUS line.
     public struct WorkerState: Sendable, Equatable {
+        /// The worker's name (``WorkerSpec/name``).
         public var name: String
+        /// Its process while it runs; nil before its first start, while it waits to be restarted, and
+        /// after the drain.
         public var pid: pid_t?
+        /// Whether the running process has sent `READY=1`.
         public var ready = false
+        /// Restarts so far (the first start is not one).
         public var restarts = 0
+        /// How it last ended (`crashed (signal 9)`, `failed to start: …`); nil if it never did.
         public var lastExit: String?
     }
 
@@ -56,6 +74,9 @@ public final class Supervisor: Service, Sendable {
     private let snapshot: Mutex<[WorkerState]>
     private let stopping = Mutex(false)
 
+    /// - Parameters:
+    ///   - systemd: the supervisor's own notifier towards systemd; nil when not run by systemd.
+    ///   - metrics: where exits, restarts and readiness are recorded.
     public init(settings: Settings, systemd: SystemdNotifier?, metrics: SupervisorMetrics, logger: Logger) {
         self.settings = settings
         self.systemd = systemd
@@ -64,9 +85,11 @@ public final class Supervisor: Service, Sendable {
         snapshot = Mutex(settings.workers.map { WorkerState(name: $0.name) })
     }
 
+    /// The workers as of the loop's last tick, in start order.
     public var workers: [WorkerState] { snapshot.withLock { $0 } }
 
-    /// nil when every worker runs and is ready; otherwise which are not.
+    /// nil when every worker runs and is ready; otherwise which are not. The admin listener's
+    /// `/healthz` answers with it.
     public var healthProblem: String? {
         let notReady = workers.filter { $0.pid == nil || !$0.ready }.map(\.name)
         return notReady.isEmpty ? nil : "not ready: \(notReady.joined(separator: ", "))"
@@ -89,6 +112,10 @@ public final class Supervisor: Service, Sendable {
         var lastExit: String?
     }
 
+    /// Applies the migrations, starts the workers in order and keeps them running until graceful
+    /// shutdown, then drains them in reverse order and returns.
+    /// - Throws: ``SupervisorError`` when the notify socket cannot be made, or when a worker ended
+    ///   too often (after every worker was stopped), so that the process exits non-zero.
     public func run() async throws {
         let socket = try NotifySocket(path: settings.notifySocketPath)
         var workers = settings.workers.map { Runtime(spec: $0) }

@@ -6,18 +6,30 @@ import ServiceSupport
 
 /// Assembles the supervisor: the plan of workers found beside its own executable, its notify socket
 /// in a runtime directory, the admin listener (`/metrics`, `/healthz`) and the supervisor itself.
+/// The workers get the supervisor's environment without systemd's variables (`NOTIFY_SOCKET`,
+/// `WATCHDOG_USEC`, `WATCHDOG_PID`, `LISTEN_FDS`, `LISTEN_PID`): they report to the supervisor.
 public struct SupervisorApplication: ServiceApplication {
     public static let processName = "analytics-supervisor"
     public static let summary = "Runs every worker of the service, restarts those that fail, drains them on SIGTERM, and reports to systemd."
 
+    /// The admin listener, then the ``Supervisor``.
     public let services: [any Service]
+    /// The supervisor, whose ``Supervisor/workers`` tell what each worker is doing.
     public let supervisor: Supervisor
     public let startMetadata: Logger.Metadata
 
+    /// Assembles the supervisor from the process's own environment.
+    /// - Throws: see ``init(configuration:logger:environment:)``.
     public init(configuration: AnalyticsConfiguration, logger: Logger) throws {
         try self.init(configuration: configuration, logger: logger, environment: ProcessInfo.processInfo.environment)
     }
 
+    /// Assembles the supervisor from `environment`: its workers' base environment, systemd's
+    /// `NOTIFY_SOCKET` and watchdog, and `RUNTIME_DIRECTORY` (where the notify socket goes; without
+    /// it, a private directory under the temporary directory).
+    /// - Throws: ``SupervisorError`` when a worker's executable is not beside the supervisor's; a
+    ///   `ConfigurationError` when the workers' ports would pass 65535; a file-system error when the
+    ///   runtime directory cannot be made.
     public init(configuration: AnalyticsConfiguration, logger: Logger, environment: [String: String]) throws {
         let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         let plan = WorkerPlan.workers(for: configuration, binaryDirectory: binaries)

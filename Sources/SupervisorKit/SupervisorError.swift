@@ -1,5 +1,6 @@
 /// Why the supervisor cannot start or goes on no longer; each message says what to do.
 public struct SupervisorError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of failure, for callers and tests to tell them apart without reading the message.
     public enum Code: Sendable, Equatable {
         /// A worker ended more often than the restart intensity allows.
         case workerGaveUp
@@ -9,6 +10,7 @@ public struct SupervisorError: Error, Sendable, Equatable, CustomStringConvertib
         case notifySocket
     }
 
+    /// The kind of failure.
     public let code: Code
     /// What happened, and what the operator can do about it.
     public let message: String
@@ -23,6 +25,7 @@ public struct SupervisorError: Error, Sendable, Equatable, CustomStringConvertib
                 + "Its log above says why it ended; fix that, then start the service again (under systemd, the unit restarts it)")
     }
 
+    /// The worker executable at `path` does not exist or cannot be run.
     public static func executableMissing(_ path: String) -> SupervisorError {
         SupervisorError(
             code: .executableMissing,
@@ -30,6 +33,7 @@ public struct SupervisorError: Error, Sendable, Equatable, CustomStringConvertib
                 + "analytics-* executables side by side")
     }
 
+    /// The notify socket at `path` could not be made, for the system's `reason`.
     public static func notifySocket(_ path: String, _ reason: String) -> SupervisorError {
         SupervisorError(
             code: .notifySocket,

@@ -1,8 +1,10 @@
 import Prometheus
 import ServiceSupport
 
-/// The supervisor's Prometheus metrics: per worker, up, restarts, exits by reason and the last exit.
+/// The supervisor's Prometheus metrics: per worker, up, restarts, exits by reason and the last exit;
+/// and whether every worker has reported ready. ``Supervisor`` records them.
 public final class SupervisorMetrics: Sendable {
+    /// How a worker ended: the `reason` label of `analytics_supervisor_worker_exits_total`.
     public enum ExitReason: String, Sendable, CaseIterable {
         /// Exited by itself (any code).
         case exited
@@ -20,6 +22,8 @@ public final class SupervisorMetrics: Sendable {
     private let lastExitCode: [String: Gauge]
     private let ready: Gauge
 
+    /// Registers every series up front, so the exposition is complete before any exit.
+    /// - Parameter workers: the workers' names (``WorkerSpec/name``), the `worker` label.
     public init(registry: MetricsRegistry, workers: [String]) {
         let p = registry.prometheus
         var up: [String: Gauge] = [:]

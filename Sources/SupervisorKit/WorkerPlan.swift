@@ -5,6 +5,11 @@ import AnalyticsCore
 /// events; they stop in the reverse order. Each gets its own admin port (`ANALYTICS_ADMIN_PORT` +
 /// 1, + 2, …) and hub *i* listens on `ANALYTICS_WS_PORT` + *i*. Pure: tested without processes.
 public enum WorkerPlan {
+    /// The workers of `configuration`, in start order.
+    /// - Parameter binaryDirectory: where the `analytics-*` executables are (the supervisor's own
+    ///   directory).
+    /// - Returns: one ``WorkerSpec`` per worker; each one's environment holds only what differs from
+    ///   the supervisor's (its admin port, a hub's WebSocket port).
     public static func workers(for configuration: AnalyticsConfiguration, binaryDirectory: String) -> [WorkerSpec] {
         var specs: [WorkerSpec] = []
         var nextAdminPort = configuration.adminPort + 1
@@ -30,7 +35,8 @@ public enum WorkerPlan {
         ("\(binaryDirectory)/analytics-archiver", ["migrate"])
     }
 
-    /// The highest port the plan uses, to check the configuration fits in 1…65535.
+    /// The highest port the plan uses (the gateway's admin port, or the last hub's WebSocket port),
+    /// to check the configuration fits in 1…65535.
     public static func highestPort(for configuration: AnalyticsConfiguration) -> Int {
         max(configuration.adminPort + configuration.wshubReplicas + 3, configuration.wsPort + configuration.wshubReplicas - 1)
     }

@@ -10,7 +10,7 @@ struct ClientSession: Sendable {
     let hub: LiveHub
     let metrics: HubMetrics
     let channel: any Channel
-    /// Negotiated permessage-deflate (see `SharedDeflateNegotiation`).
+    /// Negotiated permessage-deflate (see ``SharedDeflateNegotiation``).
     let deflates: Bool
 
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {

@@ -3,10 +3,13 @@ import ServiceSupport
 
 /// The hub's Prometheus metrics: clients, messages, drops and fan-out time.
 public final class HubMetrics: Sendable {
+    /// The `type` label of `analytics_wshub_messages_sent_total`: one case per message the hub
+    /// sends (see ``HubMessages``).
     public enum MessageType: String, Sendable, CaseIterable {
         case initialStats = "initial_stats", heartbeat, event, events
     }
 
+    /// The `reason` label of `analytics_wshub_clients_dropped_total`.
     public enum DropReason: String, Sendable, CaseIterable {
         /// Its outgoing buffer stayed full: closed with 1013.
         case slow
@@ -28,6 +31,7 @@ public final class HubMetrics: Sendable {
     private let fanout: DurationHistogram
     private let connections: Counter
 
+    /// Registers the hub's metrics in `registry`.
     public init(registry: MetricsRegistry) {
         let p = registry.prometheus
         clients = p.makeGauge(name: "analytics_wshub_clients", help: "WebSocket clients connected to this hub")

@@ -9,26 +9,33 @@ import Synchronization
 
 /// The hub: every connected dashboard, the live events arriving from Redis pub/sub, and the
 /// periodic heartbeat. Events are coalesced and written to the clients cohort by cohort (see
-/// `BroadcastSchedule`): a cohort's turn comes at most once every `flushInterval`, so a client gets
-/// at most 10 messages a second however many batches arrive, and nothing is lost: each turn carries
-/// every event the cohort has not had. A message is encoded once and the same bytes are written to
-/// every client it is for, on each client's event loop; nothing here waits on a socket.
+/// ``BroadcastSchedule``): a cohort's turn comes at most once every ``Settings/flushInterval``, so
+/// a client gets at most 10 messages a second however many batches arrive, and nothing is lost:
+/// each turn carries every event the cohort has not had. A message is encoded once and the same bytes are written to
+/// every client it is for, on each client's event loop; nothing here waits on a socket, and a
+/// client too slow to read is closed (``HubClient``) without holding the others up.
 public final class LiveHub: Service, Sendable {
+    /// How the hub serves its clients; every setting but the connection cap has a default.
     public struct Settings: Sendable {
+        /// Clients served at once (`ANALYTICS_WS_MAX_CONNECTIONS`); more are refused with 1013.
         public var maximumConnections: Int
+        /// Messages pending for one client before it is closed as too slow
+        /// (`ANALYTICS_WS_CLIENT_QUEUE`).
         public var clientQueueCapacity = 64
-        /// See `BroadcastSchedule.minimumClientsPerStep`.
+        /// See ``BroadcastSchedule/minimumClientsPerStep``.
         public var minimumClientsPerStep = BroadcastSchedule.defaultMinimumClientsPerStep
         /// The time between a cohort's turns: 125 ms makes at most 8 event messages a second, which
         /// leaves room under the limit of 10 for a heartbeat and for network jitter (two messages
         /// sent a little apart can arrive closer).
         public var flushInterval: Duration = .milliseconds(125)
+        /// The time between two heartbeats.
         public var heartbeatInterval: Duration = .seconds(5)
         /// Protocol pings to every client (nil: none); a client silent for a whole period is closed.
         public var pingInterval: Duration? = .seconds(10)
         /// `initial_stats` may reuse figures this fresh instead of asking Redis.
         public var statsFreshness: Duration = .milliseconds(500)
 
+        /// - Parameter maximumConnections: clients served at once.
         public init(maximumConnections: Int) {
             self.maximumConnections = maximumConnections
         }
@@ -69,7 +76,7 @@ public final class LiveHub: Service, Sendable {
         var deflatingCount = 0
         var nextID = 0
         var schedule: BroadcastSchedule
-        /// The latest heartbeat, for the cohorts that have not had it (see `BroadcastSchedule`).
+        /// The latest heartbeat, for the cohorts that have not had it (see ``BroadcastSchedule``).
         var heartbeat: OutgoingMessage?
         var stats: (bytes: [UInt8], at: ContinuousClock.Instant)?
         var stopping = false
@@ -85,6 +92,11 @@ public final class LiveHub: Service, Sendable {
     /// Compresses each message once for the clients that negotiated permessage-deflate.
     private let deflater = Mutex(MessageDeflater())
 
+    /// - Parameters:
+    ///   - settings: how the clients are served.
+    ///   - statsReader: reads the realtime figures from Redis, for `initial_stats` and heartbeats.
+    ///   - metrics: the hub's metrics.
+    ///   - logger: where failed reads and the shutdown are reported.
     public init(settings: Settings, statsReader: StatsReader, metrics: HubMetrics, logger: Logger) {
         self.settings = settings
         self.state = Mutex(State(schedule: BroadcastSchedule(minimumClientsPerStep: settings.minimumClientsPerStep)))
@@ -93,20 +105,31 @@ public final class LiveHub: Service, Sendable {
         self.logger = logger
     }
 
+    /// Clients connected now.
     public var clientCount: Int { state.withLock { $0.clientCount } }
 
     // MARK: Clients
 
+    /// The outcome of ``admit(channel:deflates:initialStats:closeConnection:)``.
     public enum Admission: Sendable {
+        /// Registered: the hub writes to this client from now on.
         case admitted(HubClient)
+        /// Refused: the hub is at ``Settings/maximumConnections``.
         case full
+        /// Refused: the hub is shutting down.
         case stopping
     }
 
     /// Registers a new client on `channel`, unless the hub is at its connection cap or stopping,
     /// and sends it `initial_stats` (when known) before anything else: the write is queued on its
     /// event loop while the client is registered, so any broadcast that includes it comes after.
-    /// `closeConnection` says goodbye to the peer when the hub closes the client (see `HubClient`).
+    /// - Parameters:
+    ///   - channel: the client's connection, upgraded to WebSocket.
+    ///   - deflates: whether the client negotiated permessage-deflate.
+    ///   - initialStats: the realtime figures' JSON, when known; without them the caller sends
+    ///     `initial_stats` later (``sendInitialStats(to:)``).
+    ///   - closeConnection: says goodbye to the peer when the hub closes the client (see
+    ///     ``HubClient``).
     public func admit(
         channel: any Channel, deflates: Bool = false, initialStats: [UInt8]? = nil,
         closeConnection: @escaping @Sendable (HubClient.CloseReason) -> Void
@@ -132,6 +155,7 @@ public final class LiveHub: Service, Sendable {
         return admission
     }
 
+    /// Takes a client out of the hub when its session ends: no broadcast reaches it any more.
     public func remove(_ client: HubClient) {
         state.withLock { state in
             if let cohort = state.loops[ObjectIdentifier(client.eventLoop)]?.remove(client) {
@@ -143,7 +167,8 @@ public final class LiveHub: Service, Sendable {
         metrics.setClients(clientCount)
     }
 
-    /// `initial_stats` for one client (on connect and on `refresh_stats`).
+    /// `initial_stats` for one client (on connect and on `refresh_stats`); nothing when no figures
+    /// can be had (Redis unreachable and none known yet).
     public func sendInitialStats(to client: HubClient) async {
         guard let stats = await currentStats() else { return }
         client.send(outgoing(HubMessages.initialStats(stats), deflate: client.deflates), completion: Self.recordInitialStats(metrics))
@@ -161,7 +186,10 @@ public final class LiveHub: Service, Sendable {
 
     // MARK: Inbound from Redis
 
-    /// Called on the subscription's thread: must not block.
+    /// Takes one event of the Redis subscription: an update's events join the schedule and its
+    /// figures become the latest known; a malformed message is counted and dropped; a subscription
+    /// (re-)established sends every client fresh `initial_stats`. Called on the subscription's
+    /// thread: must not block.
     public func receive(_ event: RedisSubscriber.Event) {
         switch event {
         case .message(_, let payload):

@@ -24,6 +24,7 @@ public final class MessageDeflater {
 
     /// The message's compressed payload (without the final 00 00 FF FF, RFC 7692 §7.2.1), or nil
     /// when compressing would not make it smaller.
+    /// - Parameter message: a whole message's payload.
     public func deflate(_ message: ByteBuffer) -> ByteBuffer? {
         guard message.readableBytes > 0 else { return nil }
         defer { deflateReset(stream) }

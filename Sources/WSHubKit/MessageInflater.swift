@@ -7,6 +7,7 @@ import NIOCore
 public final class MessageInflater {
     private let stream: UnsafeMutablePointer<z_stream>
 
+    /// A raw-deflate stream, reset after each message.
     public init() {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
@@ -22,6 +23,10 @@ public final class MessageInflater {
 
     /// The message's bytes, or nil when the payload is not valid deflate data or would inflate to
     /// more than `maximumSize` bytes.
+    /// - Parameters:
+    ///   - payload: the message's compressed payload, without the final 00 00 FF FF.
+    ///   - maximumSize: the most bytes the message may inflate to: a small message can inflate to
+    ///     a very large one.
     public func inflate(_ payload: ByteBuffer, maximumSize: Int) -> ByteBuffer? {
         defer { inflateReset(stream) }
         var input = payload

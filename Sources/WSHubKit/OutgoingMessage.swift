@@ -4,17 +4,24 @@ import NIOWebSocket
 /// A message made ready once for every client: its text frames, and its compressed frames for the
 /// clients that negotiated permessage-deflate. Every client's frames share these bytes.
 public struct OutgoingMessage: Sendable {
+    /// The message as text frames, for clients without compression.
     public let plain: [WebSocketFrame]
+    /// The compressed message as frames, the first marked with RSV1; nil when the message is
+    /// shorter than ``minimumSizeToDeflate``, there was no deflater, or it did not get smaller.
     public let deflated: [WebSocketFrame]?
     /// The same frames encoded once (headers and payloads, as a server sends them: unmasked), for
-    /// clients written below the frame encoder (see `HubClient.installWireWriter`).
+    /// clients written below the frame encoder (see ``HubClient/installWireWriter()``).
     public let plainWire: ByteBuffer
+    /// ``deflated`` encoded once the same way; nil when ``deflated`` is.
     public let deflatedWire: ByteBuffer?
 
     /// Messages smaller than this go out as text to everyone: compressing saves nothing worth it.
     public static let minimumSizeToDeflate = 256
 
-    /// `deflater` compresses it (see `MessageDeflater`); without one the message is text only.
+    /// Splits the message into frames and encodes them once.
+    /// - Parameters:
+    ///   - message: the message's JSON text.
+    ///   - deflater: compresses it (see ``MessageDeflater``); without one the message is text only.
     public init(_ message: ByteBuffer, deflater: MessageDeflater? = nil) {
         plain = Self.frames(of: message, compressed: false)
         deflated =

@@ -9,19 +9,35 @@ import RedisClient
 import ServiceLifecycle
 import ServiceSupport
 
-/// Assembles a hub: its Redis client (stats) and subscription, the hub, and the listener serving
-/// `GET /ws/analytics` (WebSocket), `/metrics` and `/healthz`; services in start order.
+/// Assembles a hub process: its Redis client (stats) and pub/sub subscription, the ``LiveHub``, and
+/// the listener serving `GET /ws/analytics` (WebSocket, with ``SharedDeflateNegotiation``),
+/// `/metrics` and `/healthz`; services in start order. Refused clients (origin not allowed, hub
+/// full) are upgraded and closed at once with a code saying why.
 public struct WSHubApplication: ServiceApplication {
+    /// The executable's name, for messages and `--help`.
     public static let processName = "analytics-wshub"
+    /// What the process does, for `--help`.
     public static let summary = "Pushes live metrics to dashboards over WebSocket; runs as several replicas."
 
+    /// The WebSocket endpoint.
     public static let path = "/ws/analytics"
 
+    /// The services in start order: the Redis client, the subscription, the listener, the hub, the
+    /// self-probe proving to the supervisor that the listener answers, and the `STOPPING=1`
+    /// announcer. Stopped in reverse, so the hub closes its clients (1001) before the listener stops.
     public let services: [any Service]
+    /// The hub that serves the WebSocket clients.
     public let hub: LiveHub
+    /// The metrics served on `/metrics`.
     public let registry: MetricsRegistry
+    /// What the start is logged with: the listen address, the Redis endpoint (password redacted) and
+    /// the connection cap.
     public let startMetadata: Logger.Metadata
 
+    /// Builds the hub; nothing listens or connects until its ``services`` run.
+    /// - Parameters:
+    ///   - configuration: the process's configuration.
+    ///   - logger: the logger of the process and of its Redis connections.
     public init(configuration: AnalyticsConfiguration, logger: Logger) {
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
         self.registry = registry
