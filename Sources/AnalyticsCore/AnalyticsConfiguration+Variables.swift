@@ -4,6 +4,7 @@ extension AnalyticsConfiguration {
     public struct Variable: Sendable {
         /// The environment variable, `ANALYTICS_…`.
         public let name: String
+        /// One line for `--help` and the README.
         public let meaning: String
         /// The configuration field it sets, by which code names the variable (`name(of:)`).
         public let field: any PartialKeyPath<AnalyticsConfiguration> & Sendable
@@ -14,6 +15,7 @@ extension AnalyticsConfiguration {
             "--" + String(name.dropFirst("ANALYTICS_".count).lowercased().map { $0 == "_" ? "-" : $0 })
         }
 
+        /// Declares a variable whose value `parse` checks and converts before it is stored in `field`.
         /// - Parameters:
         ///   - name: the environment variable.
         ///   - field: the field the value goes to.
@@ -42,6 +44,8 @@ extension AnalyticsConfiguration {
 
     /// The environment variable that sets `field`, for code that hands configuration on (the
     /// supervisor to its workers, the tests to the processes they start).
+    ///
+    /// A field that no variable sets is a programming error: it traps.
     public static func name(of field: PartialKeyPath<AnalyticsConfiguration>) -> String {
         guard let variable = variables.first(where: { $0.field as PartialKeyPath<AnalyticsConfiguration> == field }) else {
             preconditionFailure("no configuration variable sets \(field)")
@@ -84,7 +88,9 @@ extension AnalyticsConfiguration {
             for item in v.split(separator: ",") {
                 let origin = item.trimmed(of: " \t")
                 guard !origin.isEmpty else { continue }
-                guard origin.hasPrefix("http://") || origin.hasPrefix("https://"), !origin.dropFirst(8).contains("/") else {
+                let scheme = ["https://", "http://"].first { origin.hasPrefix($0) }
+                let host = scheme.map { origin.dropFirst($0.count) } ?? ""
+                guard !host.isEmpty, !host.contains("/") else {
                     throw InvalidValue(expected: "origins like https://site.example ('\(origin)' is not one)")
                 }
                 origins.append(origin.lowercased())

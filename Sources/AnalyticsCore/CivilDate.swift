@@ -1,11 +1,13 @@
 
 
-/// A civil date in UTC (proleptic Gregorian).
+/// A civil date in UTC (proleptic Gregorian), with the integer arithmetic that the time buckets,
+/// partitions and archive names need, without Foundation's calendars.
 public struct CivilDate: Sendable, Hashable, Comparable {
     public var year: Int
     public var month: Int
     public var day: Int
 
+    /// A date from its parts, not checked: use ``init(iso:)`` for text from outside.
     public init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
@@ -40,12 +42,14 @@ public struct CivilDate: Sendable, Hashable, Comparable {
     public init?(iso string: some StringProtocol) {
         let parts = string.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            parts.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }),
             let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
             (1...12).contains(m), d >= 1, d <= CivilDate.daysIn(month: m, year: y)
         else { return nil }
         self.init(year: y, month: m, day: d)
     }
 
+    /// The number of days of `month` (1 to 12) in `year`, with Gregorian leap years.
     public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
@@ -68,6 +72,7 @@ public struct CivilDate: Sendable, Hashable, Comparable {
         return (thursday.year, dayOfYear / 7 + 1)
     }
 
+    /// `YYYY-MM-DD`, as in day keys and archive file names.
     public var isoString: String {
         "\(Self.pad(year, 4))-\(Self.pad(month, 2))-\(Self.pad(day, 2))"
     }
@@ -80,4 +85,9 @@ public struct CivilDate: Sendable, Hashable, Comparable {
         let s = String(value)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
+}
+
+extension Character {
+    /// `0` to `9`: `Int(_:)` alone would also take a sign.
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -18,6 +18,8 @@ enum HostAndPort {
                 return nil
             }
         } else if let colon = text.lastIndex(of: ":") {
+            // An IPv6 address needs its brackets: `::1:6380` cannot be told apart.
+            guard !text[..<colon].contains(":") else { return nil }
             host = String(text[..<colon])
             portText = text[text.index(after: colon)...]
         } else if !text.isEmpty {

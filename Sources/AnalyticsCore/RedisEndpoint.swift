@@ -1,8 +1,10 @@
 /// Where and how to reach Redis: a TCP address or a Unix socket, the logical database, and the
 /// credentials. Parsed from `redis://[[user]:password@]host[:port][/db]` or `unix:///path[?db=N]`.
 public struct RedisEndpoint: Sendable, Equatable {
+    /// Where the server listens.
     public enum Location: Sendable, Equatable {
         case tcp(host: String, port: Int)
+        /// The absolute path of the socket file.
         case unixSocket(path: String)
     }
 
@@ -11,6 +13,7 @@ public struct RedisEndpoint: Sendable, Equatable {
     public var database: Int
     /// With a password: `AUTH username password` (Redis 6 ACL users); without: `AUTH password`.
     public var username: String?
+    /// Sent with `AUTH` on every connection; nil: no `AUTH`.
     public var password: String?
 
     public init(location: Location, database: Int = 0, username: String? = nil, password: String? = nil) {
@@ -25,9 +28,9 @@ public struct RedisEndpoint: Sendable, Equatable {
         RedisEndpoint(location: .tcp(host: host, port: port), database: database)
     }
 
-    /// Parses a `redis://` or `unix://` URL; nil when it is not one. The credentials are
-    /// percent-decoded; a password that cannot be decoded refuses the URL, since connecting without
-    /// it would hide the mistake.
+    /// Parses a `redis://` or `unix://` URL; nil when it is not one. The user name and the password
+    /// are percent-decoded; credentials that cannot be decoded refuse the URL, since connecting
+    /// without them would hide the mistake.
     public init?(url text: String) {
         if text.hasPrefix("unix://") {
             self.init(unixSocketURL: text.dropFirst("unix://".count))
@@ -64,7 +67,10 @@ public struct RedisEndpoint: Sendable, Equatable {
             rest = rest[rest.index(after: at)...]
             if let colon = credentials.firstIndex(of: ":") {
                 let user = credentials[..<colon]
-                username = user.isEmpty ? nil : String(user)
+                if !user.isEmpty {
+                    guard let decoded = user.percentDecoded else { return nil }
+                    username = decoded
+                }
                 guard let decoded = credentials[credentials.index(after: colon)...].percentDecoded else { return nil }
                 password = decoded
             } else {

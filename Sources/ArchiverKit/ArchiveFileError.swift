@@ -9,18 +9,30 @@ import Darwin
 #endif
 
 /// A failure reading or writing an archive file: which file, which line (when one is at fault) and why.
+///
+/// Thrown by ``ArchiveReader`` and ``ArchiveWriter``; the message is written for an operator.
 public struct ArchiveFileError: Error, Sendable, CustomStringConvertible {
+    /// The file at fault: for a writer that has not committed, its temporary path.
     public let path: String
-    /// 1-based line number, when the error concerns one line.
+    /// The 1-based number of the line being read when it happened: the invalid line, or the line at
+    /// which damaged or truncated data stopped the reader. Nil when the error concerns the file as a
+    /// whole (opening, writing, syncing, renaming).
     public let line: Int?
+    /// What went wrong, in words (the system's or zlib's message included).
     public let reason: String
+    /// Only the line `line` is refused (not an event, or too long): the reader goes on with the
+    /// next one. Otherwise the file cannot be read any further (damaged, truncated, unreadable).
+    public let isRefusedLine: Bool
 
-    public init(path: String, line: Int? = nil, reason: String) {
+    /// Creates an error about `path`, at `line` when one line is concerned.
+    public init(path: String, line: Int? = nil, reason: String, isRefusedLine: Bool = false) {
         self.path = path
         self.line = line
         self.reason = reason
+        self.isRefusedLine = isRefusedLine && line != nil
     }
 
+    /// `path:line: reason`, or `path: reason` without a line.
     public var description: String {
         if let line { return "\(path):\(line): \(reason)" }
         return "\(path): \(reason)"

@@ -8,20 +8,23 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads the events of an archive file line by line: gzip (several concatenated members included, as
+/// Reads the events of an archive file (see ``ArchiveLine``) line by line: gzip (several concatenated members included, as
 /// `cat a.gz b.gz` makes) or plain NDJSON, with `\n` or `\r\n` line breaks, a last line with or without
 /// one, empty lines skipped.
 ///
 /// A line that is not a valid event throws with its line number, and the next call goes on with the next
 /// line (an importer may count and skip bad lines). A damaged or truncated file throws, on every call
-/// from then on: it never looks like a file that simply ended.
+/// from then on: it never looks like a file that simply ended. Both kinds of error are an
+/// ``ArchiveFileError`` carrying a line number.
 ///
 /// Not thread-safe: one reader belongs to one task.
 public final class ArchiveReader {
+    /// The file being read.
     public let path: String
     /// Size of the file on disk when it was opened.
     public let compressedSize: Int64
-    /// Lines longer than this are refused (and skipped).
+    /// Lines longer than this many bytes are refused (and skipped), so that a file that is not
+    /// NDJSON cannot make the reader buffer it whole.
     public static let maximumLineLength = 1024 * 1024
 
     /// Bytes of the file consumed so far (compressed bytes for a gzip file): with `compressedSize`, the
@@ -49,6 +52,8 @@ public final class ArchiveReader {
     private var discarding = false
     private static let readSize = 64 * 1024
 
+    /// Opens `path`; whether it is gzip or plain text is found out by the first read.
+    /// - Throws: ``ArchiveFileError`` when the file cannot be opened or is not a regular file.
     public init(path: String) throws(ArchiveFileError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -74,7 +79,11 @@ public final class ArchiveReader {
         if let file { gzclose(file) }
     }
 
-    /// The next event, or nil at the end of the file.
+    /// The next event, or nil at the end of the file. Blank lines are skipped, as are a UTF-8 byte
+    /// order mark on the first line and a `\r` before the line break.
+    /// - Throws: ``ArchiveFileError`` for a line that is not a valid event or is too long (the next
+    ///   call goes on with the following line), or for damaged or truncated data (every later call
+    ///   throws again).
     public func next() throws(ArchiveFileError) -> AnalyticsEvent? {
         while let line = try nextLine() {
             var end = line.upperBound
@@ -89,7 +98,7 @@ public final class ArchiveReader {
             do {
                 return try ArchiveLine.decode(buffer[begin..<end])
             } catch {
-                throw ArchiveFileError(path: path, line: lineNumber, reason: error.reason)
+                throw ArchiveFileError(path: path, line: lineNumber, reason: error.reason, isRefusedLine: true)
             }
         }
         return nil
@@ -139,7 +148,7 @@ public final class ArchiveReader {
     }
 
     private func overlongLine() -> ArchiveFileError {
-        ArchiveFileError(path: path, line: lineNumber, reason: "line longer than \(Self.maximumLineLength) bytes")
+        ArchiveFileError(path: path, line: lineNumber, reason: "line longer than \(Self.maximumLineLength) bytes", isRefusedLine: true)
     }
 
     /// Appends up to `readSize` decompressed bytes to `buffer`; sets `atEnd` at the end of the file.

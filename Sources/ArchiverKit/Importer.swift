@@ -5,12 +5,20 @@ import Logging
 /// `analytics-archiver import FILE…`: loads archive files (a restore, or history written by another
 /// tool) in batches through the same store as the consumer, so events already present are skipped.
 /// Lines that are not valid events are reported and skipped; progress goes to the terminal.
+///
+/// Files are read with ``ArchiveReader`` and stored with ``EventStore``; the `import` subcommand
+/// (``ArchiverCommand/Import``) runs it.
 public struct Importer: Sendable {
+    /// What importing one file did.
     public struct FileReport: Sendable, Equatable {
+        /// Valid events read from the file and stored, new or not.
         public var events = 0
+        /// Events PostgreSQL did not hold yet; `events - inserted` were already there.
         public var inserted = 0
+        /// Lines that were not valid events: logged and skipped.
         public var refusedLines = 0
 
+        /// A report with these counts (none by default).
         public init(events: Int = 0, inserted: Int = 0, refusedLines: Int = 0) {
             self.events = events
             self.inserted = inserted
@@ -24,6 +32,11 @@ public struct Importer: Sendable {
     /// Where progress lines go (stderr); nil to stay quiet.
     let progress: (@Sendable (String) -> Void)?
 
+    /// - Parameters:
+    ///   - store: where the events go.
+    ///   - logger: for the refused lines.
+    ///   - batchSize: events stored per transaction.
+    ///   - progress: where progress lines go (by default ``terminal``); nil to stay quiet.
     public init(store: EventStore, logger: Logger, batchSize: Int = 5000, progress: (@Sendable (String) -> Void)? = Importer.terminal) {
         self.store = store
         self.logger = logger
@@ -37,7 +50,9 @@ public struct Importer: Sendable {
         FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[K" + line : line + "\n").utf8))
     }
 
-    /// Imports every file; false when some line or file was refused.
+    /// Imports every file, in order, and reports each one on the progress output.
+    /// - Returns: false when some line was refused, true otherwise.
+    /// - Throws: what ``importFile(_:)`` throws; the files and batches before it stay stored.
     public func run(files: [String]) async throws -> Bool {
         var clean = true
         for path in files {
@@ -50,6 +65,10 @@ public struct Importer: Sendable {
         return clean
     }
 
+    /// Imports one file in batches, skipping (and logging) the lines that are not valid events.
+    /// - Returns: what was read, stored and refused.
+    /// - Throws: ``ArchiveFileError`` when the file cannot be opened, or PostgreSQL's error; the
+    ///   batches before it stay stored.
     public func importFile(_ path: String) async throws -> FileReport {
         let reader = try ArchiveReader(path: path)
         var report = FileReport()
@@ -61,8 +80,12 @@ public struct Importer: Sendable {
             do {
                 event = try reader.next()
             } catch {
-                // A bad line is skipped; a damaged file stops the import.
-                guard let line = error.line else { throw error }
+                // A bad line is skipped; a damaged file stops the import, once the complete lines
+                // read before the damage are stored.
+                guard error.isRefusedLine, let line = error.line else {
+                    if !batch.isEmpty { report.inserted += try await store.store(batch) }
+                    throw error
+                }
                 report.refusedLines += 1
                 logger.warning("line refused", metadata: ["file": "\(path)", "line": "\(line)", "reason": "\(error.reason)"])
                 continue

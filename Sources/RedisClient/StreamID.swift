@@ -10,14 +10,16 @@ public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible 
         self.sequence = sequence
     }
 
+    /// Parses `ms-seq`, or `ms` alone (sequence 0); nil when a part is not a decimal number.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "-", maxSplits: 1)
-        guard let ms = UInt64(parts[0]) else { return nil }
+        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, let ms = UInt64(first) else { return nil }
         let seq = parts.count == 2 ? UInt64(parts[1]) : 0
         guard let seq else { return nil }
         self.init(milliseconds: ms, sequence: seq)
     }
 
+    /// `0-0`, below every entry id.
     public static let zero = StreamID(milliseconds: 0, sequence: 0)
 
     public var description: String { "\(milliseconds)-\(sequence)" }

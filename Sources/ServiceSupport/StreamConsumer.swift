@@ -11,8 +11,11 @@ import Synchronization
 /// backs off while something fails, proves life, and on graceful shutdown finishes the batches it
 /// has read before it returns. What a batch means is the processor's business.
 ///
-/// The order of its steps is decided by `StreamConsumerSchedule`; this type does the I/O.
+/// The order of its steps is decided by ``StreamConsumerSchedule``; this type does the I/O, through
+/// a ``StreamGroupReader``, and hands the entries to a ``StreamBatchProcessor``. Its read loop is
+/// what proves the process alive (``Liveness``), so a hung loop stops the watchdog pings.
 public final class StreamConsumer: Service, Sendable {
+    /// How the loop reads and paces itself; each consumer group chooses its own.
     public struct Settings: Sendable {
         /// Most entries in one batch.
         public var batchSize: Int
@@ -20,6 +23,7 @@ public final class StreamConsumer: Service, Sendable {
         public var block: Duration = .seconds(1)
         /// An entry pending this long with another consumer is presumed abandoned and claimed.
         public var claimIdle: Duration = .seconds(30)
+        /// How often claims and housekeeping run, and the backoff after a failure.
         public var timing = StreamConsumerSchedule.Timing()
         /// Batches being processed while the next one is read: 1 overlaps the next read with the
         /// current batch; more lets slow batches (PostgreSQL transactions) run side by side.
@@ -33,12 +37,14 @@ public final class StreamConsumer: Service, Sendable {
         /// The status sent with `READY=1` once the loop first reads.
         public var readyStatus: String
 
+        /// The other settings start at their defaults: one batch in flight, no gathering, no trickle.
         public init(batchSize: Int, readyStatus: String) {
             self.batchSize = batchSize
             self.readyStatus = readyStatus
         }
     }
 
+    /// The consumer group, this consumer's name in it and its Redis clients.
     public let stream: StreamGroupReader
     /// Proof of life for `/healthz` and the watchdog, updated by every read.
     public let liveness: Liveness
@@ -51,6 +57,7 @@ public final class StreamConsumer: Service, Sendable {
     /// - Parameters:
     ///   - stream: the group, this consumer's name in it, and the Redis clients to read it with.
     ///   - processor: what is done with the entries.
+    ///   - settings: batch size, pacing and timing.
     ///   - registry: where the loop's error counter is registered.
     ///   - liveness: shared with the processor when waiting on a dependency is part of its work.
     public init(
@@ -69,6 +76,9 @@ public final class StreamConsumer: Service, Sendable {
 
     private var isStopping: Bool { stopping.withLock { $0 } || Task.isCancelled }
 
+    /// Runs the loop until graceful shutdown (or cancellation), then finishes the batches already
+    /// read and returns. Failures are never thrown: each one is logged, counted in
+    /// `analytics_consumer_errors_total`, backed off and followed by recovery.
     public func run() async throws {
         await withGracefulShutdownHandler {
             await loop()
@@ -99,6 +109,7 @@ public final class StreamConsumer: Service, Sendable {
                     try await batches.finish()
                     let claimed = try await stream.claimAbandoned(idle: settings.claimIdle, count: settings.batchSize) {
                         try await self.processor.process($0)
+                        self.liveness.progressed()
                     }
                     if claimed > 0 { logger.info("claimed abandoned entries", metadata: ["entries": "\(claimed)"]) }
                 case .housekeeping:
@@ -152,6 +163,8 @@ public final class StreamConsumer: Service, Sendable {
             let entries = try await stream.read(pending: true, count: settings.batchSize)
             if entries.isEmpty { break }
             try await processor.process(entries)
+            // A long recovery is work, not a hang.
+            liveness.progressed()
             recovered += entries.count
         }
         if recovered > 0 { logger.info("recovered pending entries", metadata: ["entries": "\(recovered)"]) }

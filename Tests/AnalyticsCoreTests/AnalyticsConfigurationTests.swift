@@ -112,6 +112,12 @@ struct AnalyticsConfigurationTests {
         #expect(try load(["ANALYTICS_COOKIES": value]).0.cookies == expected)
     }
 
+    @Test func allowedOriginsAreListedInLowerCase() throws {
+        let c = try load(["ANALYTICS_WS_ALLOWED_ORIGINS": " https://Site.Example, http://localhost:8000 ,"]).0
+        #expect(c.wsAllowedOrigins == ["https://site.example", "http://localhost:8000"])
+        #expect(try load(["ANALYTICS_WS_ALLOWED_ORIGINS": ""]).0.wsAllowedOrigins.isEmpty)
+    }
+
     @Test func integersAllowSurroundingSpaces() throws {
         #expect(try load(["ANALYTICS_HTTP_PORT": " 9000 "]).0.httpPort == 9000)
         #expect(try load(["ANALYTICS_HTTP_PORT": "1"]).0.httpPort == 1)
@@ -148,6 +154,9 @@ struct AnalyticsConfigurationTests {
         ("ANALYTICS_KEY_PREFIX", "préfixe"),
         ("ANALYTICS_TRUSTED_PROXIES", "garbage"), ("ANALYTICS_TRUSTED_PROXIES", "10.0.0.0/8, nope"),
         ("ANALYTICS_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("ANALYTICS_WS_ALLOWED_ORIGINS", "site.example"), ("ANALYTICS_WS_ALLOWED_ORIGINS", "https://"),
+        ("ANALYTICS_WS_ALLOWED_ORIGINS", "http:///"), ("ANALYTICS_WS_ALLOWED_ORIGINS", "http://a.example/path"),
+        ("ANALYTICS_WS_ALLOWED_ORIGINS", "https://ok.example, ftp://x"),
         ("ANALYTICS_REDIS_URL", "http://x"), ("ANALYTICS_REDIS_URL", "redis://host:0"),
         ("ANALYTICS_REDIS_URL", "redis://host/abc"), ("ANALYTICS_REDIS_URL", ""),
         ("ANALYTICS_REDIS_URL", "redis://:%zz@host"),

@@ -42,7 +42,7 @@ struct RedisEndpointTests {
         "http://x", "rediss://host", "localhost:6379", "", "redis://host/abc", "redis://host/-1", "redis://host/1.5",
         "redis://host:0", "redis://host:65536", "redis://host:abc", "redis://host:", "redis://:6379",
         "redis://[::1", "redis://[::1]x", "redis://[::1]:0", "redis://[]:6379",
-        "unix://relative.sock", "unix:///tmp/r.sock?db=x", "unix:///tmp/r.sock?db=-1", "unix://",
+        "redis://::1", "redis://::1:6380", "unix://relative.sock", "unix:///tmp/r.sock?db=x", "unix:///tmp/r.sock?db=-1", "unix://",
     ])
     func malformedURLsAreRefused(text: String) {
         #expect(RedisEndpoint(url: text) == nil)
@@ -56,6 +56,8 @@ struct RedisEndpointTests {
         #expect(RedisEndpoint(url: "redis://alice:ok%@host:6380/1") == nil)
         // A well-formed encoding, and no password at all, are still accepted.
         #expect(RedisEndpoint(url: "redis://alice:%41b@host")?.password == "Ab")
+        #expect(RedisEndpoint(url: "redis://al%69ce:pw@host")?.username == "alice")
+        #expect(RedisEndpoint(url: "redis://al%zzce:pw@host") == nil)
         #expect(RedisEndpoint(url: "redis://:%25@host")?.password == "%")
         #expect(RedisEndpoint(url: "redis://host")?.password == nil)
     }

@@ -131,6 +131,8 @@ struct TimeBucketTests {
         #expect(CivilDate(daysSinceEpoch: 19_783) == CivilDate(year: 2024, month: 3, day: 1))
         #expect(CivilDate(iso: "2000-02-29") != nil)
         #expect(CivilDate(iso: "1900-02-29") == nil)
+        // Int(_:) takes a sign; a date does not.
+        for signed in ["2026-+1-01", "+123-01-01", "2026-01--1", "-026-01-01"] { #expect(CivilDate(iso: signed) == nil, "\(signed)") }
         #expect(CivilDate.daysIn(month: 2, year: 2024) == 29)
         #expect(CivilDate.daysIn(month: 2, year: 2025) == 28)
         #expect(CivilDate.daysIn(month: 2, year: 2000) == 29)

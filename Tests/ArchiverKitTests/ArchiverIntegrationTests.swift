@@ -303,6 +303,35 @@ struct ArchiverIntegrationTests {
         #expect(report.refusedLines == 1)
     }
 
+    @Test func aTruncatedArchiveStopsTheImportAfterStoringItsCompleteLines() async throws {
+        let h = try await ArchiverHarness()
+        defer { Task { await h.shutdown() } }
+        let full = h.archiveDirectory.url.appendingPathComponent("full.ndjson.gz").path
+        let writer = try ArchiveWriter(temporaryPath: full + ".tmp")
+        for event in h.events(20_000, at: ArchiverHarness.daysAgo(5)) { try writer.append(event) }
+        try writer.commit(to: full)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: full))
+        let cut = h.archiveDirectory.url.appendingPathComponent("cut.ndjson.gz")
+        try bytes.prefix(bytes.count / 2).write(to: cut)
+        let importing = Task { try await Importer(store: h.store, logger: h.logger, batchSize: 1000, progress: nil).importFile(cut.path) }
+        // The damaged file is an error (not a refused line to skip forever).
+        let outcome = await withTaskGroup(of: Result<Importer.FileReport, any Error>?.self) { group in
+            group.addTask { await importing.result }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        let result = try #require(outcome, "the import of a truncated file did not end")
+        #expect(throws: ArchiveFileError.self) { try result.get() }
+        // Every complete line before the damage is stored.
+        let stored = try h.count()
+        #expect(stored > 1000 && stored < 20_000, "\(stored) stored")
+    }
+
     @Test func theDailyPassRunsOnceAcrossArchivers() async throws {
         let h = try await ArchiverHarness()
         defer { Task { await h.shutdown() } }

@@ -180,5 +180,7 @@ struct RedisClientTests {
         #expect(try RedisStreamEntry.fromRead(.null).isEmpty)
         #expect(StreamID("5-1")! < StreamID("5-2")!)
         #expect(StreamID("5-9")! < StreamID("6-0")!)
+        #expect(StreamID("7") == StreamID(milliseconds: 7, sequence: 0))
+        for malformed in ["", "-", "--", "5-", "-5", "a-1", "5-b"] { #expect(StreamID(malformed) == nil, "\(malformed)") }
     }
 }
