@@ -1,5 +1,5 @@
-import ServiceSupport
 import AggregatorKit
+import ServiceSupport
 
 /// `analytics-aggregator`: see `AggregatorApplication`.
 @main

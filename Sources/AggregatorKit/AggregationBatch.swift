@@ -44,10 +44,11 @@ public struct AggregationBatch: Sendable {
             }
             do {
                 let event = try StreamEntryCodec.decode(fields)
-                entries.append(Entry(
-                    streamID: item.id, visitorID: event.visitorID.lowercasedString, eventType: event.eventType,
-                    createdAt: event.createdAt, pageURL: event.pageURL,
-                    dimension: EventDimension.of(eventType: event.eventType, eventData: event.eventData)))
+                entries.append(
+                    Entry(
+                        streamID: item.id, visitorID: event.visitorID.lowercasedString, eventType: event.eventType,
+                        createdAt: event.createdAt, pageURL: event.pageURL,
+                        dimension: EventDimension.of(eventType: event.eventType, eventData: event.eventData)))
             } catch {
                 dead.append(DeadEntry(streamID: item.id, reason: "undecodable: \(error)"))
             }

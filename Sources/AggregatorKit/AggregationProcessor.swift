@@ -121,13 +121,15 @@ public final class AggregationProcessor: StreamBatchProcessor {
             for (day, visitors) in input.addedVisitors { memory.known.record(visitors, day: day) }
         }
         for dead in batch.dead {
-            logger.error("stream entry sent to the dead-letter stream", metadata: ["entry": "\(dead.streamID)", "reason": "\(dead.reason)"])
+            logger.error(
+                "stream entry sent to the dead-letter stream", metadata: ["entry": "\(dead.streamID)", "reason": "\(dead.reason)"])
         }
         let counted = zip(batch.entries, outcome.applied).filter(\.1).map(\.0)
         if !counted.isEmpty {
             var publish = RedisCommand("PUBLISH", settings.keyspace.realtimeChannel)
-            publish.append(RealtimeUpdate.message(
-                events: counted, currentVisitors: outcome.currentVisitors, uniqueToday: outcome.uniqueToday, nowMilliseconds: now))
+            publish.append(
+                RealtimeUpdate.message(
+                    events: counted, currentVisitors: outcome.currentVisitors, uniqueToday: outcome.uniqueToday, nowMilliseconds: now))
             // Live updates are best effort (the counts are already safe): not awaited, so the next
             // batch does not wait for this round trip; the client keeps them in order.
             writer.sendWithoutWaiting([publish])

@@ -11,9 +11,11 @@ public final class AggregatorMetrics: Sendable {
     public static let labelCapacity = 50
 
     let registry: MetricsRegistry
-    private let eventTypes = BoundedLabel(capacity: AggregatorMetrics.labelCapacity, preset: [
-        DomainEvent.pageview, DomainEvent.themeView, DomainEvent.letterGenerated,
-    ])
+    private let eventTypes = BoundedLabel(
+        capacity: AggregatorMetrics.labelCapacity,
+        preset: [
+            DomainEvent.pageview, DomainEvent.themeView, DomainEvent.letterGenerated,
+        ])
     private let themes = BoundedLabel(capacity: AggregatorMetrics.labelCapacity)
     private let visitors: Counter
     private let currentVisitors: Gauge
@@ -34,7 +36,8 @@ public final class AggregatorMetrics: Sendable {
             name: registry.business("visitors_total"),
             help: "New unique visitors: growth of the daily unique-visitor HyperLogLogs (a visitor counts once per UTC day)")
         currentVisitors = p.makeGauge(
-            name: registry.business("current_visitors"), help: "Visitors seen in the last \(activeWindowSeconds) seconds (the active window)")
+            name: registry.business("current_visitors"),
+            help: "Visitors seen in the last \(activeWindowSeconds) seconds (the active window)")
         var letters: [String: Counter] = [:]
         for type in DomainEvent.letterTypes.sorted() {
             letters[type] = p.makeCounter(

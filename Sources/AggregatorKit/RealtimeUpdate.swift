@@ -63,7 +63,10 @@ public enum RealtimeUpdate {
         var url = url
         // Called for every counted event: read the bytes in place, allocate only the result.
         return url.withUTF8 { utf8 -> String? in
-            let slash = UInt8(ascii: "/"), question = UInt8(ascii: "?"), hash = UInt8(ascii: "#"), colon = UInt8(ascii: ":")
+            let slash = UInt8(ascii: "/")
+            let question = UInt8(ascii: "?")
+            let hash = UInt8(ascii: "#")
+            let colon = UInt8(ascii: ":")
             var start = 0
             // Skip "scheme://host" (a scheme ends before any '/', '?' or '#'); the host ends at the
             // first '/', '?' or '#'.

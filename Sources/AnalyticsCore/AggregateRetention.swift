@@ -1,5 +1,3 @@
-
-
 /// How long the period aggregates in Redis live: day keys 90 days, week and month keys 365 days,
 /// counted from the end of their period so that a late replay never makes a key immortal.
 ///

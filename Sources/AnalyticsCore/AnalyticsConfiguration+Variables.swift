@@ -65,7 +65,8 @@ extension AnalyticsConfiguration {
             v throws(InvalidValue) in try PostgresEndpoint(url: v)
         },
         Variable("ANALYTICS_KEY_PREFIX", \.keyPrefix, "prefix of every Redis key, stream and channel") { v throws(InvalidValue) in
-            let ok = !v.isEmpty && v.utf8.count <= 64
+            let ok =
+                !v.isEmpty && v.utf8.count <= 64
                 && v.unicodeScalars.allSatisfy { $0.isASCIIAlphanumeric || "_:.-".unicodeScalars.contains($0) }
             guard ok else { throw InvalidValue(expected: "1 to 64 characters of [A-Za-z0-9_:.-]") }
             return v
@@ -74,14 +75,18 @@ extension AnalyticsConfiguration {
         Variable("ANALYTICS_HTTP_PORT", \.httpPort, "gateway listener port", parse: port),
         Variable("ANALYTICS_WS_HOST", \.wsHost, "WSHub listener address", parse: host),
         Variable("ANALYTICS_WS_PORT", \.wsPort, "WSHub listener port (replica i of the supervisor uses port + i)", parse: port),
-        Variable("ANALYTICS_WS_PING_SEC", \.wsPingSeconds, "WebSocket ping period; a peer silent for two periods is closed", parse: integer(1...3600)),
+        Variable(
+            "ANALYTICS_WS_PING_SEC", \.wsPingSeconds, "WebSocket ping period; a peer silent for two periods is closed",
+            parse: integer(1...3600)),
         Variable(
             "ANALYTICS_WS_CLIENT_QUEUE", \.wsClientQueue, "messages queued for one WebSocket client before it is closed as too slow",
             parse: integer(1...100_000)),
         Variable(
             "ANALYTICS_WS_COHORT_CLIENTS", \.wsCohortClients,
             "clients per cohort below which the hub writes to its 8 cohorts together rather than in turn", parse: integer(1...1_000_000)),
-        Variable("ANALYTICS_WS_MAX_CONNECTIONS", \.wsMaxConnections, "most WebSocket clients one hub serves at once", parse: integer(1...1_000_000)),
+        Variable(
+            "ANALYTICS_WS_MAX_CONNECTIONS", \.wsMaxConnections, "most WebSocket clients one hub serves at once",
+            parse: integer(1...1_000_000)),
         Variable("ANALYTICS_WS_ALLOWED_ORIGINS", \.wsAllowedOrigins, "comma-separated origins allowed to open a WebSocket; empty: any") {
             v throws(InvalidValue) in
             var origins: [String] = []
@@ -98,7 +103,8 @@ extension AnalyticsConfiguration {
             return origins
         },
         Variable("ANALYTICS_WSHUB_REPLICAS", \.wshubReplicas, "WSHub processes the supervisor runs", parse: integer(1...64)),
-        Variable("ANALYTICS_ADMIN_PORT", \.adminPort, "/metrics and /healthz of a process without an HTTP listener of its own", parse: port),
+        Variable(
+            "ANALYTICS_ADMIN_PORT", \.adminPort, "/metrics and /healthz of a process without an HTTP listener of its own", parse: port),
         Variable("ANALYTICS_COOKIES", \.cookies, "off: identify visitors without setting cookies") { v throws(InvalidValue) in
             switch v.lowercased() {
             case "on", "true", "1", "yes": return true
@@ -117,16 +123,21 @@ extension AnalyticsConfiguration {
             }
             return networks
         },
-        Variable("ANALYTICS_RATE_LIMIT", \.rateLimitPerMinute, "events one client may send per minute; 0 turns the limit off", parse: integer(0...10_000_000)),
+        Variable(
+            "ANALYTICS_RATE_LIMIT", \.rateLimitPerMinute, "events one client may send per minute; 0 turns the limit off",
+            parse: integer(0...10_000_000)),
         Variable(
             "ANALYTICS_WORKER_WATCHDOG_SEC", \.workerWatchdogSeconds, "a worker silent this long is restarted by the supervisor",
             parse: integer(1...3600)),
         Variable("ANALYTICS_RAW_RETENTION_DAYS", \.rawRetentionDays, "raw events kept in PostgreSQL", parse: integer(1...36_500)),
-        Variable("ANALYTICS_ARCHIVE_RETENTION_DAYS", \.archiveRetentionDays, "daily rollups and archive files kept", parse: integer(1...36_500)),
-        Variable("ANALYTICS_ARCHIVE_DIR", \.archiveDirectory, "where raw events are exported before their partition is dropped", parse: nonEmpty),
+        Variable(
+            "ANALYTICS_ARCHIVE_RETENTION_DAYS", \.archiveRetentionDays, "daily rollups and archive files kept", parse: integer(1...36_500)),
+        Variable(
+            "ANALYTICS_ARCHIVE_DIR", \.archiveDirectory, "where raw events are exported before their partition is dropped", parse: nonEmpty),
         Variable("ANALYTICS_METRICS_NAMESPACE", \.metricsNamespace, "prefix of the business metrics") { v throws(InvalidValue) in
             let scalars = Array(v.unicodeScalars)
-            let ok = !scalars.isEmpty && scalars.count <= 64
+            let ok =
+                !scalars.isEmpty && scalars.count <= 64
                 && scalars.allSatisfy { $0.isASCIIAlphanumeric || $0 == "_" }
                 && !("0"..."9").contains(scalars[0])
             guard ok else { throw InvalidValue(expected: "a Prometheus name prefix [a-zA-Z_][a-zA-Z0-9_]*") }
@@ -139,7 +150,9 @@ extension AnalyticsConfiguration {
         },
         Variable("ANALYTICS_CONSUMER_NAME", \.consumerName, "this process's consumer name in the stream's groups (default: host name)") {
             v throws(InvalidValue) in
-            guard !v.isEmpty, v.utf8.count <= 128, !v.contains(" ") else { throw InvalidValue(expected: "1 to 128 characters without spaces") }
+            guard !v.isEmpty, v.utf8.count <= 128, !v.contains(" ") else {
+                throw InvalidValue(expected: "1 to 128 characters without spaces")
+            }
             return v
         },
         Variable(

@@ -1,5 +1,3 @@
-
-
 /// A civil date in UTC (proleptic Gregorian), with the integer arithmetic that the time buckets,
 /// partitions and archive names need, without Foundation's calendars.
 public struct CivilDate: Sendable, Hashable, Comparable {

@@ -1,5 +1,3 @@
-
-
 /// A configuration value that cannot be used: the process stops at start with this message (and
 /// exit status 78), naming the variable so the operator knows what to fix.
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,3 @@
-
-
 /// Why an event was refused: the rule it broke, the HTTP status and a message for the client.
 public struct EventRejection: Error, Sendable, Equatable, CustomStringConvertible {
     /// A stable name for the rule (also the metrics label), e.g. `event_type.format`.

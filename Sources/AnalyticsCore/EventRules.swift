@@ -1,5 +1,3 @@
-
-
 /// The rules an event must pass to be accepted (the README's "Event rules"). A body either passes
 /// all of them or is refused whole, with an ``EventRejection`` naming the rule.
 public enum EventRules {
@@ -99,15 +97,17 @@ public enum EventRules {
         switch eventType {
         case DomainEvent.themeView:
             guard let theme = data?["theme"]?.string, isValidTheme(theme) else {
-                return .failure(.init(
-                    "event_data.theme",
-                    "event_data.theme: cv_theme_view needs a theme of 1 to \(maximumThemeLength) characters"))
+                return .failure(
+                    .init(
+                        "event_data.theme",
+                        "event_data.theme: cv_theme_view needs a theme of 1 to \(maximumThemeLength) characters"))
             }
         case DomainEvent.letterGenerated:
             guard let type = data?["type"]?.string, DomainEvent.letterTypes.contains(type) else {
-                return .failure(.init(
-                    "event_data.letter_type",
-                    "event_data.type: letter_generated needs type motivation or anti_motivation"))
+                return .failure(
+                    .init(
+                        "event_data.letter_type",
+                        "event_data.type: letter_generated needs type motivation or anti_motivation"))
             }
         default:
             break

@@ -1,5 +1,3 @@
-
-
 /// The `host[:port]` part of a URL, with IPv6 addresses in brackets (`[::1]:6380`), shared by the
 /// Redis and PostgreSQL URLs.
 enum HostAndPort {

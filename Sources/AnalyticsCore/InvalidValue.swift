@@ -1,5 +1,3 @@
-
-
 /// Why a value cannot be used, before it is tied to the variable it came from.
 public struct InvalidValue: Error, Sendable, Equatable, CustomStringConvertible {
     /// What a valid value looks like (`an integer from 1 to 65535`).

@@ -1,5 +1,3 @@
-
-
 /// A strict RFC 8259 parser: rejects trailing commas, control characters in strings, invalid UTF-8,
 /// unpaired surrogates, leading zeros and anything after the top-level value.
 ///
@@ -158,7 +156,8 @@ public struct JSONScanner {
                 skipWhitespace()
             } else if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return JSONValue(kind: .array, span: start..<index, depth: depth, members: [], string: nil, containsNUL: nul, elements: elements)
+                return JSONValue(
+                    kind: .array, span: start..<index, depth: depth, members: [], string: nil, containsNUL: nul, elements: elements)
             } else {
                 throw error("expected ',' or ']'")
             }

@@ -1,5 +1,3 @@
-
-
 /// Why ``JSONScanner`` refused its input.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Byte offset in the input where parsing stopped.

@@ -1,5 +1,3 @@
-
-
 /// A parsed JSON value that remembers where it stands in the input, so that the gateway can check an
 /// event body and forward `event_data` byte for byte instead of decoding and re-encoding it.
 public struct JSONValue: Sendable {

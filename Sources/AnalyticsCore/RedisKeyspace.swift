@@ -1,5 +1,3 @@
-
-
 /// Every Redis key, stream and channel name of the service, under one configurable prefix
 /// (docs/data-layout.md). Nothing else in the code spells a key.
 public struct RedisKeyspace: Sendable, Hashable {

@@ -1,5 +1,3 @@
-
-
 extension StringProtocol {
     /// `%XX` escapes decoded; nil when an escape is malformed or the bytes are not UTF-8.
     var percentDecoded: String? {

@@ -1,5 +1,3 @@
-
-
 /// The UTC day, ISO week and month an instant falls in, with the names used in Redis keys
 /// (`2026-11-27`, `2026-W48`, `2026-11`) and the instants at which each period ends.
 public struct TimeBucket: Sendable, Hashable {
@@ -48,7 +46,8 @@ public struct TimeBucket: Sendable, Hashable {
         case .week:
             days = date.daysSinceEpoch - (date.isoWeekday - 1) + 7
         case .month:
-            let next = date.month == 12
+            let next =
+                date.month == 12
                 ? CivilDate(year: date.year + 1, month: 1, day: 1)
                 : CivilDate(year: date.year, month: date.month + 1, day: 1)
             days = next.daysSinceEpoch

@@ -23,13 +23,18 @@ extension UUID {
         var text = text
         let parsed: UUID? = text.withUTF8 { utf8 -> UUID? in
             guard utf8.count == 36, utf8[8] == 0x2D, utf8[13] == 0x2D, utf8[18] == 0x2D, utf8[23] == 0x2D else { return nil }
-            var bytes = (UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0),
-                         UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0))
+            var bytes = (
+                UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0),
+                UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0)
+            )
             let ok = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
                 var o = 0
                 var i = 0
                 while i < 36 {
-                    if i == 8 || i == 13 || i == 18 || i == 23 { i += 1; continue }
+                    if i == 8 || i == 13 || i == 18 || i == 23 {
+                        i += 1
+                        continue
+                    }
                     guard let high = Self.hexValue(utf8[i]), let low = Self.hexValue(utf8[i + 1]) else { return false }
                     out[o] = high << 4 | low
                     o += 1

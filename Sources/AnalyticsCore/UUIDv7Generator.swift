@@ -43,15 +43,16 @@ public final class UUIDv7Generator: Sendable {
     static func make(milliseconds ms: Int64, counter: UInt16, random: UInt64) -> UUID {
         let t = UInt64(ms)
         let randB = random & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000  // variant 10
-        return UUID(uuid: (
-            UInt8(truncatingIfNeeded: t >> 40), UInt8(truncatingIfNeeded: t >> 32),
-            UInt8(truncatingIfNeeded: t >> 24), UInt8(truncatingIfNeeded: t >> 16),
-            UInt8(truncatingIfNeeded: t >> 8), UInt8(truncatingIfNeeded: t),
-            0x70 | UInt8(counter >> 8), UInt8(truncatingIfNeeded: counter),
-            UInt8(truncatingIfNeeded: randB >> 56), UInt8(truncatingIfNeeded: randB >> 48),
-            UInt8(truncatingIfNeeded: randB >> 40), UInt8(truncatingIfNeeded: randB >> 32),
-            UInt8(truncatingIfNeeded: randB >> 24), UInt8(truncatingIfNeeded: randB >> 16),
-            UInt8(truncatingIfNeeded: randB >> 8), UInt8(truncatingIfNeeded: randB)
-        ))
+        return UUID(
+            uuid: (
+                UInt8(truncatingIfNeeded: t >> 40), UInt8(truncatingIfNeeded: t >> 32),
+                UInt8(truncatingIfNeeded: t >> 24), UInt8(truncatingIfNeeded: t >> 16),
+                UInt8(truncatingIfNeeded: t >> 8), UInt8(truncatingIfNeeded: t),
+                0x70 | UInt8(counter >> 8), UInt8(truncatingIfNeeded: counter),
+                UInt8(truncatingIfNeeded: randB >> 56), UInt8(truncatingIfNeeded: randB >> 48),
+                UInt8(truncatingIfNeeded: randB >> 40), UInt8(truncatingIfNeeded: randB >> 32),
+                UInt8(truncatingIfNeeded: randB >> 24), UInt8(truncatingIfNeeded: randB >> 16),
+                UInt8(truncatingIfNeeded: randB >> 8), UInt8(truncatingIfNeeded: randB)
+            ))
     }
 }

@@ -1,5 +1,3 @@
-
-
 /// The fields of an event body that passed every rule (``EventRules/validate(body:refererHeader:)``),
 /// ready to become an ``AnalyticsEvent``.
 public struct ValidatedEventBody: Sendable, Equatable {

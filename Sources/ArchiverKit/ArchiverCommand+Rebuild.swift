@@ -42,7 +42,9 @@ extension ArchiverCommand {
                     logger: logger
                 ).run(since: since)
             }
-            print("rebuild: \(report.days) days, \(report.weeks) weeks, \(report.months) months, \(report.events) events, \(report.themes) themes")
+            print(
+                "rebuild: \(report.days) days, \(report.weeks) weeks, \(report.months) months, \(report.events) events, \(report.themes) themes"
+            )
             return .success
         }
     }

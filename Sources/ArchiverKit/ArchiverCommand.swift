@@ -11,7 +11,8 @@ public struct ArchiverCommand: ParsableCommand {
     /// The command's name, help text and subcommands.
     public static let configuration = CommandConfiguration(
         commandName: "analytics-archiver",
-        abstract: "Stores every accepted event in PostgreSQL exactly once, and keeps the history: migrations, retention with archive files, import, rebuild.",
+        abstract:
+            "Stores every accepted event in PostgreSQL exactly once, and keeps the history: migrations, retention with archive files, import, rebuild.",
         discussion: ServiceBootstrap.configurationHelp,
         subcommands: [Serve.self, Migrate.self, Retention.self, Import.self, Rebuild.self],
         defaultSubcommand: Serve.self)

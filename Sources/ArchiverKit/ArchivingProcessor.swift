@@ -128,9 +128,11 @@ public final class ArchivingProcessor: StreamBatchProcessor {
                 metrics.postgresErrors.increment()
                 if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
                 let pause = backoff.next()
-                logger.warning("PostgreSQL unavailable; holding the batch and retrying", metadata: [
-                    "error": "\(String(reflecting: error).prefix(300))", "events": "\(events.count)", "retry_in": "\(pause)",
-                ])
+                logger.warning(
+                    "PostgreSQL unavailable; holding the batch and retrying",
+                    metadata: [
+                        "error": "\(String(reflecting: error).prefix(300))", "events": "\(events.count)", "retry_in": "\(pause)",
+                    ])
                 liveness.progressed()
                 // Keep proving life to the gateway while waiting: the events are safe in the stream.
                 _ = try? await stream.writer.pipeline([stream.aliveCommand])
@@ -140,10 +142,12 @@ public final class ArchivingProcessor: StreamBatchProcessor {
         if !dead.isEmpty {
             var commands: [RedisCommand] = []
             for entry in dead {
-                logger.error("stream entry sent to the dead-letter stream", metadata: ["entry": "\(entry.id)", "reason": "\(entry.reason)"])
-                commands.append(RedisCommand(
-                    "XADD", stream.keyspace.deadLetters, "MAXLEN", "~", "100000", "*", "entry", entry.id, "group", stream.group.name,
-                    "reason", entry.reason))
+                logger.error(
+                    "stream entry sent to the dead-letter stream", metadata: ["entry": "\(entry.id)", "reason": "\(entry.reason)"])
+                commands.append(
+                    RedisCommand(
+                        "XADD", stream.keyspace.deadLetters, "MAXLEN", "~", "100000", "*", "entry", entry.id, "group", stream.group.name,
+                        "reason", entry.reason))
             }
             try await stream.writer.checkedPipeline(commands)
             metrics.deadLetters.increment(by: Int64(dead.count))
@@ -205,7 +209,8 @@ public final class ArchivingProcessor: StreamBatchProcessor {
             try await partitions.createAhead()
             partitionsReadyFor.withLock { $0 = today }
         } catch {
-            logger.warning("could not create the coming days' partitions; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
+            logger.warning(
+                "could not create the coming days' partitions; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
         }
     }
 }

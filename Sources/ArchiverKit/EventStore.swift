@@ -61,7 +61,9 @@ public struct EventStore: Sendable {
 
     /// Writes the visitors whose row must change (see `VisitorCache`) and returns the rows of all of
     /// them as PostgreSQL now holds them.
-    private func upsertVisitors(_ changed: [UUID: VisitorCache.Seen], connection: PostgresConnection) async throws -> [(UUID, VisitorCache.Seen)] {
+    private func upsertVisitors(_ changed: [UUID: VisitorCache.Seen], connection: PostgresConnection) async throws -> [(
+        UUID, VisitorCache.Seen
+    )] {
         // Session-local, emptied at each commit: created once per pooled connection.
         try await connection.query(
             """

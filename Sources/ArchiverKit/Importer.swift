@@ -57,8 +57,9 @@ public struct Importer: Sendable {
         var clean = true
         for path in files {
             let report = try await importFile(path)
-            progress?("\(path): \(report.events) events, \(report.inserted) new, \(report.events - report.inserted) already present"
-                + (report.refusedLines > 0 ? ", \(report.refusedLines) lines refused" : ""))
+            progress?(
+                "\(path): \(report.events) events, \(report.inserted) new, \(report.events - report.inserted) already present"
+                    + (report.refusedLines > 0 ? ", \(report.refusedLines) lines refused" : ""))
             if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
             if report.refusedLines > 0 { clean = false }
         }

@@ -25,7 +25,8 @@ struct MigratingService: Service {
                 throw error
             } catch {
                 if Task.isCancelled || Task.isShuttingDownGracefully { return }
-                logger.warning("PostgreSQL unreachable for migrations; retrying", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+                logger.warning(
+                    "PostgreSQL unreachable for migrations; retrying", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
                 // Waiting for the database is this process's work now: not a hang.
                 liveness.progressed()
                 try? await Task.sleep(for: backoff.next())

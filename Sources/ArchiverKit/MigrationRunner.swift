@@ -39,7 +39,9 @@ public struct MigrationRunner: Sendable {
             let url = directory.appendingPathComponent(file)
             if file.hasSuffix(".up.sql") {
                 let name = String(file[file.index(after: underscore)...].dropLast(".up.sql".count))
-                guard ups[version] == nil else { throw ArchiverError.inconsistentMigrations("two up migrations numbered \(version)", directory: directory.path) }
+                guard ups[version] == nil else {
+                    throw ArchiverError.inconsistentMigrations("two up migrations numbered \(version)", directory: directory.path)
+                }
                 ups[version] = (name, url)
             } else if file.hasSuffix(".down.sql") {
                 downs[version] = url

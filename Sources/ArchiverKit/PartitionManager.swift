@@ -1,7 +1,7 @@
 import AnalyticsCore
+import Foundation
 import Logging
 import PostgresNIO
-import Foundation
 import Synchronization
 
 /// The daily partitions of `analytics_events`: created ahead of time for the coming days, and on

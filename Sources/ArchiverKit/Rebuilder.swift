@@ -43,7 +43,10 @@ public struct Rebuilder: Sendable {
     ///   - partitions: lists the days that still have raw events.
     ///   - themeCap: how many themes the top-themes set keeps, as the aggregator does.
     ///   - logger: for the queries.
-    public init(client: PostgresClient, redis: RedisClient, keyspace: RedisKeyspace, partitions: PartitionManager, themeCap: Int = 1000, logger: Logger) {
+    public init(
+        client: PostgresClient, redis: RedisClient, keyspace: RedisKeyspace, partitions: PartitionManager, themeCap: Int = 1000,
+        logger: Logger
+    ) {
         self.client = client
         self.redis = redis
         self.keyspace = keyspace
@@ -125,7 +128,8 @@ public struct Rebuilder: Sendable {
             // Partitions exist ahead of time: a day without events gets no keys (as with the aggregator).
             guard let f = figures[day], f.total > 0 else { continue }
             let bucket = TimeBucket(date: day)
-            try await write(period: .day, name: bucket.dayName, bucket: bucket, total: f.total, letters: f.letters, hllSources: [f.visitorsKey])
+            try await write(
+                period: .day, name: bucket.dayName, bucket: bucket, total: f.total, letters: f.letters, hllSources: [f.visitorsKey])
             report.days += 1
             report.events += f.total
         }
@@ -150,10 +154,11 @@ public struct Rebuilder: Sendable {
         let partition = PartitionManager.name(of: day)
         let letterTypes = DomainEvent.letterTypes.sorted().map { "'\($0)'" }.joined(separator: ",")
         for try await (total, letters) in try await client.query(
-            PostgresQuery(unsafeSQL: """
-                SELECT count(*), count(*) FILTER (WHERE event_type = 'letter_generated' AND event_data->>'type' IN (\(letterTypes)))
-                FROM \(partition)
-                """), logger: logger
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT count(*), count(*) FILTER (WHERE event_type = 'letter_generated' AND event_data->>'type' IN (\(letterTypes)))
+                    FROM \(partition)
+                    """), logger: logger
         ).decode((Int, Int).self) {
             figures.total += total
             figures.letters += letters

@@ -128,10 +128,12 @@ public struct RetentionPass: Sendable {
             }
             let elapsed = ContinuousClock.now - start
             metrics?.dayDropDuration.record(elapsed)
-            logger.info("retired day", metadata: [
-                "day": "\(day.isoString)", "events": "\(events)", "archived": "\(archive)",
-                "seconds": "\(elapsed.inSeconds)",
-            ])
+            logger.info(
+                "retired day",
+                metadata: [
+                    "day": "\(day.isoString)", "events": "\(events)", "archived": "\(archive)",
+                    "seconds": "\(elapsed.inSeconds)",
+                ])
         }
         (report.removedDays, report.undeletedFiles) = try await removeExpired(before: cutoff.archive)
         metrics?.daysRemoved.increment(by: Int64(report.removedDays.count))
@@ -156,16 +158,17 @@ public struct RetentionPass: Sendable {
                 try await export(partition, count: count, to: finalURL, connection: connection)
                 let hll = try await visitorsHyperLogLog(partition, connection: connection)
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: """
-                        INSERT INTO analytics_daily_rollups (day, event_type, page_url, dimension, events)
-                        SELECT '\(day.isoString)'::date, event_type, coalesce(page_url, ''),
-                               CASE event_type WHEN 'cv_theme_view' THEN coalesce(event_data->>'theme', '')
-                                               WHEN 'letter_generated' THEN coalesce(event_data->>'type', '')
-                                               ELSE '' END,
-                               count(*)
-                        FROM \(partition) GROUP BY 2, 3, 4
-                        ON CONFLICT (day, event_type, page_url, dimension) DO UPDATE SET events = EXCLUDED.events
-                        """), logger: logger)
+                    PostgresQuery(
+                        unsafeSQL: """
+                            INSERT INTO analytics_daily_rollups (day, event_type, page_url, dimension, events)
+                            SELECT '\(day.isoString)'::date, event_type, coalesce(page_url, ''),
+                                   CASE event_type WHEN 'cv_theme_view' THEN coalesce(event_data->>'theme', '')
+                                                   WHEN 'letter_generated' THEN coalesce(event_data->>'type', '')
+                                                   ELSE '' END,
+                                   count(*)
+                            FROM \(partition) GROUP BY 2, 3, 4
+                            ON CONFLICT (day, event_type, page_url, dimension) DO UPDATE SET events = EXCLUDED.events
+                            """), logger: logger)
                 try await connection.query(
                     """
                     INSERT INTO analytics_daily_visitors (day, unique_visitors, visitors_hll)
@@ -192,14 +195,19 @@ public struct RetentionPass: Sendable {
         let writer = try ArchiveWriter(temporaryPath: temporary)
         do {
             let rows = try await connection.query(
-                PostgresQuery(unsafeSQL: """
-                    SELECT id, visitor_id, event_type, event_data::text, page_url, referrer,
-                           (extract(epoch FROM created_at) * 1000)::bigint
-                    FROM \(partition) ORDER BY created_at, id
-                    """), logger: logger)
-            for try await (id, visitor, type, data, url, referrer, ms) in rows.decode((UUID, UUID, String, String?, String?, String?, Int64).self) {
-                try writer.append(AnalyticsEvent(
-                    id: id, visitorID: visitor, eventType: type, eventData: data ?? "{}", pageURL: url, referrer: referrer, createdAt: ms))
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT id, visitor_id, event_type, event_data::text, page_url, referrer,
+                               (extract(epoch FROM created_at) * 1000)::bigint
+                        FROM \(partition) ORDER BY created_at, id
+                        """), logger: logger)
+            for try await (id, visitor, type, data, url, referrer, ms) in rows.decode(
+                (UUID, UUID, String, String?, String?, String?, Int64).self)
+            {
+                try writer.append(
+                    AnalyticsEvent(
+                        id: id, visitorID: visitor, eventType: type, eventData: data ?? "{}", pageURL: url, referrer: referrer,
+                        createdAt: ms))
             }
             guard writer.count == count else {
                 throw ArchiverError.incompleteExport(partition: partition, exported: writer.count, held: count)
@@ -267,9 +275,11 @@ public struct RetentionPass: Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: settings.archiveDirectory.path)
         } catch {
-            logger.error("cannot list the archive directory; expired files in it stay", metadata: [
-                "directory": "\(settings.archiveDirectory.path)", "error": "\(error.localizedDescription)",
-            ])
+            logger.error(
+                "cannot list the archive directory; expired files in it stay",
+                metadata: [
+                    "directory": "\(settings.archiveDirectory.path)", "error": "\(error.localizedDescription)",
+                ])
             names = []
         }
         for name in names {
@@ -290,7 +300,8 @@ public struct RetentionPass: Sendable {
             try await connection.query("DELETE FROM analytics_daily_rollups WHERE day < \(cutoff.isoString)::date", logger: logger)
             try await connection.query("DELETE FROM analytics_daily_visitors WHERE day < \(cutoff.isoString)::date", logger: logger)
             try await connection.query(
-                "DELETE FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date AND NOT path = ANY(\(keptPaths))", logger: logger)
+                "DELETE FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date AND NOT path = ANY(\(keptPaths))", logger: logger
+            )
         }
         return (removed.sorted(), undeleted)
     }
@@ -304,9 +315,11 @@ public struct RetentionPass: Sendable {
             return nil
         } catch {
             guard FileManager.default.fileExists(atPath: path) else { return nil }
-            logger.error("cannot delete an expired archive file; the next pass tries again", metadata: [
-                "path": "\(path)", "error": "\(error.localizedDescription)",
-            ])
+            logger.error(
+                "cannot delete an expired archive file; the next pass tries again",
+                metadata: [
+                    "path": "\(path)", "error": "\(error.localizedDescription)",
+                ])
             metrics?.filesNotDeleted.increment()
             return "\(path): \(error.localizedDescription)"
         }

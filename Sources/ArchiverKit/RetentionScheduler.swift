@@ -98,10 +98,12 @@ public final class RetentionScheduler: Sendable {
             "UPDATE analytics_retention_runs SET finished_at = now() WHERE run_day = \(today)::date", logger: logger)
         metrics.retentionRuns.increment()
         metrics.retentionLastSuccess.set(to: Double(EpochClock.milliseconds() / 1000))
-        logger.info("daily retention pass done", metadata: [
-            "archived_days": "\(report.archivedDays.count)", "events": "\(report.archivedEvents)",
-            "removed_days": "\(report.removedDays.count)",
-        ])
+        logger.info(
+            "daily retention pass done",
+            metadata: [
+                "archived_days": "\(report.archivedDays.count)", "events": "\(report.archivedEvents)",
+                "removed_days": "\(report.removedDays.count)",
+            ])
         return true
     }
 

@@ -1,5 +1,5 @@
-import ServiceSupport
 import GatewayKit
+import ServiceSupport
 
 /// `analytics-gateway`: see `GatewayApplication`.
 @main

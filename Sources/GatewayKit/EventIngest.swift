@@ -66,9 +66,10 @@ public struct EventIngest: Sendable {
         let client = clientAddress(peer: submission.peer, headers: fields)
         if limiter.isEnabled, let retryAfter = limiter.take(client: UInt64(bitPattern: Int64(client?.hashValue ?? 0))) {
             metrics.recordRateLimited()
-            return answer(.error(
-                "rate limit: at most \(limiter.limitPerMinute) events a minute per client", status: .tooManyRequests,
-                retryAfter: retryAfter))
+            return answer(
+                .error(
+                    "rate limit: at most \(limiter.limitPerMinute) events a minute per client", status: .tooManyRequests,
+                    retryAfter: retryAfter))
         }
         let validated: ValidatedEventBody
         switch EventRules.validate(body: Array(submission.body.readableBytesView), refererHeader: fields[.referer]) {
@@ -116,9 +117,10 @@ public struct EventIngest: Sendable {
                 json.raw(#"{"success":true,"message":"Event tracked","id":"#)
                 json.string(event.id.lowercasedString)
                 json.raw("}")
-                answer(EventAnswer(
-                    status: .created, json: json,
-                    setCookie: identity.setCookie ? VisitorIdentifier.setCookieHeader(for: identity.visitorID) : nil))
+                answer(
+                    EventAnswer(
+                        status: .created, json: json,
+                        setCookie: identity.setCookie ? VisitorIdentifier.setCookieHeader(for: identity.visitorID) : nil))
             case .failure(let error):
                 metrics.recordPublishFailure(error)
                 answer(.storageUnavailable)

@@ -76,9 +76,10 @@ public struct GatewayApplication: ServiceApplication {
             // Event POSTs are answered on the connection's event loop (EventRouteHandler), the
             // rest by the router. No idle timeout: Hummingbird's, which never sees the event
             // requests, would close a connection that only sends events as idle.
-            server: .http1(configuration: .init(additionalChannelHandlers: [
-                EventRouteHandler(ingest: ingest.ingest, metrics: metrics, serverName: Self.serverName)
-            ])),
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [
+                    EventRouteHandler(ingest: ingest.ingest, metrics: metrics, serverName: Self.serverName)
+                ])),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
             logger: logger)
         let liveness = Liveness()

@@ -1,8 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-import Synchronization
 
 /// The `Date` header's value (IMF-fixdate, RFC 9110), formatted once a second and shared by the
 /// connections: Hummingbird's own cache is internal to it.

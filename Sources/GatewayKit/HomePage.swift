@@ -2,57 +2,57 @@
 /// and it shows how a site sends events.
 enum HomePage {
     static let html = """
-    <!doctype html>
-    <html lang="en">
-    <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <title>Real-time analytics</title>
-    <style>
-      body { font: 16px/1.5 system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
-      code, pre { background: #f4f4f4; padding: .1rem .3rem; border-radius: 3px; }
-      pre { padding: .8rem; overflow-x: auto; }
-      button { font: inherit; margin-right: .5rem; }
-      #stats { font-variant-numeric: tabular-nums; }
-    </style>
-    </head>
-    <body>
-    <h1>Real-time analytics</h1>
-    <p>This visit was recorded as a <code>pageview</code>. Send your own events:</p>
-    <pre>fetch("/api/analytics/event", {
-      method: "POST",
-      headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({event_type: "cv_theme_view", event_data: {theme: "backend"}})
-    })</pre>
-    <p>
-      <button data-theme="backend">View theme "backend"</button>
-      <button data-theme="frontend">View theme "frontend"</button>
-      <button id="letter">Generate a letter</button>
-    </p>
-    <p id="stats">…</p>
-    <script>
-    async function send(body) {
-      await fetch("/api/analytics/event", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-      refresh();
-    }
-    document.querySelectorAll("[data-theme]").forEach(b =>
-      b.onclick = () => send({event_type: "cv_theme_view", event_data: {theme: b.dataset.theme}}));
-    document.getElementById("letter").onclick = () =>
-      send({event_type: "letter_generated", event_data: {type: "motivation"}});
-    async function refresh() {
-      const [rt, day] = await Promise.all([
-        fetch("/api/analytics/realtime").then(r => r.json()),
-        fetch("/api/analytics/stats?period=day").then(r => r.json())]);
-      if (rt.success && day.success) {
-        document.getElementById("stats").textContent =
-          `current visitors ${rt.data.current_visitors} · unique today ${rt.data.unique_today} · ` +
-          `events today ${day.data.total_events} · letters today ${day.data.letters_generated}`;
-      }
-    }
-    refresh();
-    setInterval(refresh, 2000);
-    </script>
-    </body>
-    </html>
-    """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>Real-time analytics</title>
+        <style>
+          body { font: 16px/1.5 system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+          code, pre { background: #f4f4f4; padding: .1rem .3rem; border-radius: 3px; }
+          pre { padding: .8rem; overflow-x: auto; }
+          button { font: inherit; margin-right: .5rem; }
+          #stats { font-variant-numeric: tabular-nums; }
+        </style>
+        </head>
+        <body>
+        <h1>Real-time analytics</h1>
+        <p>This visit was recorded as a <code>pageview</code>. Send your own events:</p>
+        <pre>fetch("/api/analytics/event", {
+          method: "POST",
+          headers: {"Content-Type": "application/json"},
+          body: JSON.stringify({event_type: "cv_theme_view", event_data: {theme: "backend"}})
+        })</pre>
+        <p>
+          <button data-theme="backend">View theme "backend"</button>
+          <button data-theme="frontend">View theme "frontend"</button>
+          <button id="letter">Generate a letter</button>
+        </p>
+        <p id="stats">…</p>
+        <script>
+        async function send(body) {
+          await fetch("/api/analytics/event", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+          refresh();
+        }
+        document.querySelectorAll("[data-theme]").forEach(b =>
+          b.onclick = () => send({event_type: "cv_theme_view", event_data: {theme: b.dataset.theme}}));
+        document.getElementById("letter").onclick = () =>
+          send({event_type: "letter_generated", event_data: {type: "motivation"}});
+        async function refresh() {
+          const [rt, day] = await Promise.all([
+            fetch("/api/analytics/realtime").then(r => r.json()),
+            fetch("/api/analytics/stats?period=day").then(r => r.json())]);
+          if (rt.success && day.success) {
+            document.getElementById("stats").textContent =
+              `current visitors ${rt.data.current_visitors} · unique today ${rt.data.unique_today} · ` +
+              `events today ${day.data.total_events} · letters today ${day.data.letters_generated}`;
+          }
+        }
+        refresh();
+        setInterval(refresh, 2000);
+        </script>
+        </body>
+        </html>
+        """
 }

@@ -36,10 +36,11 @@ struct TrackingMiddleware: RouterMiddleware {
         data.raw("}")
         let pageURL = String(request.uri.description.unicodeScalars.prefix(EventRules.maximumURLLength))
         let referrer = request.headers[.referer].map { String($0.unicodeScalars.prefix(EventRules.maximumURLLength)) }
-        recorder.record(AnalyticsEvent(
-            id: ingest.ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: DomainEvent.pageview,
-            eventData: data.string, pageURL: pageURL.contains("\u{0}") ? nil : pageURL,
-            referrer: referrer?.contains("\u{0}") == true ? nil : referrer, createdAt: now))
+        recorder.record(
+            AnalyticsEvent(
+                id: ingest.ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: DomainEvent.pageview,
+                eventData: data.string, pageURL: pageURL.contains("\u{0}") ? nil : pageURL,
+                referrer: referrer?.contains("\u{0}") == true ? nil : referrer, createdAt: now))
         return response
     }
 }

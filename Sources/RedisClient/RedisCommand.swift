@@ -1,5 +1,3 @@
-
-
 /// One command as binary-safe arguments in a single buffer (one allocation however many arguments).
 /// Its name is its first argument.
 public struct RedisCommand: Sendable, CustomStringConvertible {

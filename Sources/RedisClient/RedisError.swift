@@ -1,5 +1,3 @@
-
-
 /// Why a Redis request failed.
 ///
 /// The cases tell a caller whether a retry could apply a write twice: `unavailable`, `timedOut` and

@@ -1,5 +1,3 @@
-
-
 /// One entry of a Redis stream as `XREADGROUP`, `XRANGE` and `XAUTOCLAIM` answer it. Field names
 /// and values are read as UTF-8 text.
 public struct RedisStreamEntry: Sendable, Equatable {

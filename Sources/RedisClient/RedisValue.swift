@@ -1,5 +1,3 @@
-
-
 /// A Redis reply (RESP2), copied out of hiredis's reply tree so no C pointer outlives the reply.
 public enum RedisValue: Sendable, Hashable {
     /// A simple string reply, such as `OK`.

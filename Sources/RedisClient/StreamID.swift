@@ -1,5 +1,3 @@
-
-
 /// A stream entry id `ms-seq`, ordered as Redis orders them.
 public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let milliseconds: UInt64

@@ -84,7 +84,8 @@ public enum ServiceBootstrap {
     public static func serve(_ services: [any Service], startMetadata: Logger.Metadata, logger: Logger) async -> ExitStatus {
         logger.info("starting", metadata: startMetadata)
         let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let watch = watchForSupervisorExit(group, logger: logger)
         defer { watch?.cancel() }
         do {

@@ -133,7 +133,8 @@ public final class StreamConsumer: Service, Sendable {
                 errors.increment()
                 let pause = schedule.failed()
                 logger.warning(
-                    "consumer step failed; recovering", metadata: ["group": "\(stream.group)", "step": "\(step)", "error": "\(error)", "retry_in": "\(pause)"])
+                    "consumer step failed; recovering",
+                    metadata: ["group": "\(stream.group)", "step": "\(step)", "error": "\(error)", "retry_in": "\(pause)"])
                 try? await Task.sleep(for: pause)
             }
         }

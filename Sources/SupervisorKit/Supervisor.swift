@@ -171,9 +171,10 @@ public final class Supervisor: Service, Sendable {
             // Ordered start: the next worker once its predecessor is ready (or slow to say so).
             if let next = workers.firstIndex(where: { !$0.everStarted }) {
                 let previous = next > 0 ? workers[next - 1] : nil
-                let predecessorDone = previous.map {
-                    $0.ready || ($0.startedAt.map { now - $0 > settings.readyTimeout } ?? false)
-                } ?? true
+                let predecessorDone =
+                    previous.map {
+                        $0.ready || ($0.startedAt.map { now - $0 > settings.readyTimeout } ?? false)
+                    } ?? true
                 if predecessorDone { start(&workers[next], socket: socket) }
             }
             publish(workers)
@@ -190,9 +191,11 @@ public final class Supervisor: Service, Sendable {
                 systemd?.status(status)
                 lastStatus = status
             }
-            let healthy = allReady && workers.allSatisfy { w in
-                (w.lastPing ?? w.startedAt).map { now - $0 <= settings.workerWatchdog } ?? false
-            }
+            let healthy =
+                allReady
+                && workers.allSatisfy { w in
+                    (w.lastPing ?? w.startedAt).map { now - $0 <= settings.workerWatchdog } ?? false
+                }
             if healthy { systemd?.watchdog() }
             try? await Task.sleep(for: settings.tick)
         }
@@ -204,7 +207,9 @@ public final class Supervisor: Service, Sendable {
     }
 
     /// Records an exit and schedules the restart; returns an error when the worker must be given up.
-    private func workerEnded(_ worker: inout Runtime, termination: ProcessLauncher.Termination, at now: ContinuousClock.Instant) -> SupervisorError? {
+    private func workerEnded(_ worker: inout Runtime, termination: ProcessLauncher.Termination, at now: ContinuousClock.Instant)
+        -> SupervisorError?
+    {
         let uptime = worker.startedAt.map { now - $0 } ?? .zero
         let reason: SupervisorMetrics.ExitReason
         let status: Int32

@@ -10,7 +10,8 @@ import ServiceSupport
 /// `WATCHDOG_USEC`, `WATCHDOG_PID`, `LISTEN_FDS`, `LISTEN_PID`): they report to the supervisor.
 public struct SupervisorApplication: ServiceApplication {
     public static let processName = "analytics-supervisor"
-    public static let summary = "Runs every worker of the service, restarts those that fail, drains them on SIGTERM, and reports to systemd."
+    public static let summary =
+        "Runs every worker of the service, restarts those that fail, drains them on SIGTERM, and reports to systemd."
 
     /// The admin listener, then the ``Supervisor``.
     public let services: [any Service]
@@ -39,10 +40,13 @@ public struct SupervisorApplication: ServiceApplication {
         guard WorkerPlan.highestPort(for: configuration) <= 65535 else {
             throw ConfigurationError(
                 variable: AnalyticsConfiguration.name(of: \.adminPort),
-                message: "the workers' ports (each worker's admin port above it, and the hubs' above ANALYTICS_WS_PORT) would pass 65535: choose lower ports")
+                message:
+                    "the workers' ports (each worker's admin port above it, and the hubs' above ANALYTICS_WS_PORT) would pass 65535: choose lower ports"
+            )
         }
         // systemd's RuntimeDirectory= when there is one; else a private directory of our own.
-        let runtime = environment["RUNTIME_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }
+        let runtime =
+            environment["RUNTIME_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }
             ?? NSTemporaryDirectory() + "analytics-supervisor-\(getpid())"
         try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // The workers must not see systemd's variables: they talk to us.

@@ -120,7 +120,8 @@ public struct BroadcastSchedule: Sendable, Equatable {
                 deliveries.append(Step.Delivery(events: events[from...], cohorts: [cohort]))
             }
         }
-        let step = Step(cohorts: cohorts, deliveries: deliveries, heartbeatCohorts: cohorts.filter { heartbeatSeen[$0] < heartbeatGeneration })
+        let step = Step(
+            cohorts: cohorts, deliveries: deliveries, heartbeatCohorts: cohorts.filter { heartbeatSeen[$0] < heartbeatGeneration })
         for cohort in cohorts {
             sentUpTo[cohort] = end
             heartbeatSeen[cohort] = heartbeatGeneration

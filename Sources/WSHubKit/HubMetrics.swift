@@ -6,7 +6,8 @@ public final class HubMetrics: Sendable {
     /// The `type` label of `analytics_wshub_messages_sent_total`: one case per message the hub
     /// sends (see ``HubMessages``).
     public enum MessageType: String, Sendable, CaseIterable {
-        case initialStats = "initial_stats", heartbeat, event, events
+        case initialStats = "initial_stats"
+        case heartbeat, event, events
     }
 
     /// The `reason` label of `analytics_wshub_clients_dropped_total`.
@@ -52,7 +53,8 @@ public final class HubMetrics: Sendable {
         self.dropped = dropped
         received = p.makeCounter(name: "analytics_wshub_updates_received_total", help: "Aggregator updates received from Redis pub/sub")
         receivedEvents = p.makeCounter(name: "analytics_wshub_events_received_total", help: "Events received from Redis pub/sub")
-        malformed = p.makeCounter(name: "analytics_wshub_updates_malformed_total", help: "Pub/sub messages that were not aggregator updates")
+        malformed = p.makeCounter(
+            name: "analytics_wshub_updates_malformed_total", help: "Pub/sub messages that were not aggregator updates")
         subscribed = p.makeGauge(name: "analytics_wshub_redis_subscribed", help: "1 while the Redis pub/sub subscription is up")
         fanout = p.makeDurationHistogram(
             name: "analytics_wshub_fanout_seconds", buckets: MetricsRegistry.latencyBuckets,

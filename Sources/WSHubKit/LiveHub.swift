@@ -272,10 +272,14 @@ public final class LiveHub: Service, Sendable {
     /// message, and the latest heartbeat if it has not had it; returns once written.
     func write(_ step: BroadcastSchedule.Step, heartbeat: OutgoingMessage?, deflate: Bool) async {
         let start = ContinuousClock.now
-        var messages = [(message: OutgoingMessage, type: HubMetrics.MessageType, events: Int)?](repeating: nil, count: BroadcastSchedule.cohortCount)
+        var messages = [(message: OutgoingMessage, type: HubMetrics.MessageType, events: Int)?](
+            repeating: nil, count: BroadcastSchedule.cohortCount)
         for delivery in step.deliveries {
             guard let encoded = HubMessages.events(delivery.events) else { continue }
-            let message = (outgoing(encoded, deflate: deflate), delivery.events.count == 1 ? HubMetrics.MessageType.event : .events, delivery.events.count)
+            let message = (
+                outgoing(encoded, deflate: deflate), delivery.events.count == 1 ? HubMetrics.MessageType.event : .events,
+                delivery.events.count
+            )
             for cohort in delivery.cohorts { messages[cohort] = message }
         }
         var heartbeats = [OutgoingMessage?](repeating: nil, count: BroadcastSchedule.cohortCount)

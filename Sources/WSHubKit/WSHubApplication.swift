@@ -56,7 +56,8 @@ public struct WSHubApplication: ServiceApplication {
         settings.pingInterval = configuration.wsPingSeconds > 0 ? .seconds(configuration.wsPingSeconds) : nil
         let hub = LiveHub(
             settings: settings,
-            statsReader: StatsReader(redis: redis, keyspace: configuration.keyspace, activeWindowSeconds: configuration.activeWindowSeconds),
+            statsReader: StatsReader(
+                redis: redis, keyspace: configuration.keyspace, activeWindowSeconds: configuration.activeWindowSeconds),
             metrics: metrics, logger: logger)
         self.hub = hub
         let subscription = SubscriptionService(
@@ -102,7 +103,8 @@ public struct WSHubApplication: ServiceApplication {
                         metrics.recordDropped(.full)
                         try? await outbound.close(.unknown(1013), reason: "too many connections, try again later")
                     case nil:
-                        await ClientSession(hub: hub, metrics: metrics, channel: channel, deflates: deflates).serve(inbound: inbound, outbound: outbound)
+                        await ClientSession(hub: hub, metrics: metrics, channel: channel, deflates: deflates).serve(
+                            inbound: inbound, outbound: outbound)
                     }
                 }
             },

@@ -148,10 +148,12 @@ struct AggregationBatchTests {
     @Test func visitorIDIsCanonicalLowerCaseWhateverTheStreamHolds() {
         // The HyperLogLogs must see one spelling per visitor, or a visitor would count twice.
         let batch = AggregationBatch([
-            RedisStreamEntry(id: "1-0", fields: [
-                ("id", Self.eventID(1).uuidString), ("vid", "BBBBBBBB-BBBB-4BBB-8BBB-BBBBBBBBBBBB"), ("type", "click"),
-                ("ts", String(Self.nov27)),
-            ]),
+            RedisStreamEntry(
+                id: "1-0",
+                fields: [
+                    ("id", Self.eventID(1).uuidString), ("vid", "BBBBBBBB-BBBB-4BBB-8BBB-BBBBBBBBBBBB"), ("type", "click"),
+                    ("ts", String(Self.nov27)),
+                ]),
             entry("1-1", event(2, visitor: Self.visitorB)),
         ])
         #expect(batch.dead.isEmpty)
@@ -165,10 +167,12 @@ struct AggregationBatchTests {
             RedisStreamEntry(id: "1-0", fields: nil),
             entry("1-1", event(1)),
             RedisStreamEntry(id: "1-2", fields: [("foo", "bar")]),
-            RedisStreamEntry(id: "1-3", fields: [
-                ("id", Self.eventID(9).lowercasedString), ("vid", Self.visitorA.lowercasedString), ("type", "click"),
-                ("ts", "yesterday"),
-            ]),
+            RedisStreamEntry(
+                id: "1-3",
+                fields: [
+                    ("id", Self.eventID(9).lowercasedString), ("vid", Self.visitorA.lowercasedString), ("type", "click"),
+                    ("ts", "yesterday"),
+                ]),
             RedisStreamEntry(id: "1-4", fields: []),
         ])
         #expect(batch.entries.map(\.streamID) == ["1-1"])
@@ -197,12 +201,13 @@ struct AggregationBatchTests {
         let batch = AggregationBatch([RedisStreamEntry(id: "1-0", fields: nil), RedisStreamEntry(id: "1-1", fields: [])])
         let input = input(batch)
         #expect(input.keys.count == 5)
-        #expect(input.arguments == [
-            "aggregator", "300000", "50", "0", "2", "0",
-            "1-0", "entry trimmed from the stream while pending",
-            "1-1", "undecodable: missing or malformed field id",
-            "0", "0", "0",
-        ])
+        #expect(
+            input.arguments == [
+                "aggregator", "300000", "50", "0", "2", "0",
+                "1-0", "entry trimmed from the stream while pending",
+                "1-1", "undecodable: missing or malformed field id",
+                "0", "0", "0",
+            ])
         _ = try layout(input.arguments)
     }
 
@@ -300,58 +305,60 @@ struct AggregationBatchTests {
         // Now is just after the Nov 28 events: A's Nov 27 events are older than the 5-minute window.
         let input = input(batch, now: Self.nov28 + 10)
 
-        #expect(input.keys == [
-            "analytics:events",
-            "analytics:realtime:visitors",
-            "analytics:themes:top",
-            "analytics:visitors:unique:day:2026-11-28",  // today's HLL, from `today`
-            "analytics:events:dead",
-            // group 1: 2026-11-27 (Friday, week 48)
-            "analytics:stats:day:2026-11-27:total_events",
-            "analytics:stats:week:2026-W48:total_events",
-            "analytics:stats:month:2026-11:total_events",
-            "analytics:stats:day:2026-11-27:letters_generated",
-            "analytics:stats:week:2026-W48:letters_generated",
-            "analytics:stats:month:2026-11:letters_generated",
-            "analytics:visitors:unique:day:2026-11-27",
-            "analytics:visitors:unique:week:2026-W48",
-            "analytics:visitors:unique:month:2026-11",
-            // group 2: 2026-11-28
-            "analytics:stats:day:2026-11-28:total_events",
-            "analytics:stats:week:2026-W48:total_events",
-            "analytics:stats:month:2026-11:total_events",
-            "analytics:stats:day:2026-11-28:letters_generated",
-            "analytics:stats:week:2026-W48:letters_generated",
-            "analytics:stats:month:2026-11:letters_generated",
-            "analytics:visitors:unique:day:2026-11-28",
-            "analytics:visitors:unique:week:2026-W48",
-            "analytics:visitors:unique:month:2026-11",
-        ])
+        #expect(
+            input.keys == [
+                "analytics:events",
+                "analytics:realtime:visitors",
+                "analytics:themes:top",
+                "analytics:visitors:unique:day:2026-11-28",  // today's HLL, from `today`
+                "analytics:events:dead",
+                // group 1: 2026-11-27 (Friday, week 48)
+                "analytics:stats:day:2026-11-27:total_events",
+                "analytics:stats:week:2026-W48:total_events",
+                "analytics:stats:month:2026-11:total_events",
+                "analytics:stats:day:2026-11-27:letters_generated",
+                "analytics:stats:week:2026-W48:letters_generated",
+                "analytics:stats:month:2026-11:letters_generated",
+                "analytics:visitors:unique:day:2026-11-27",
+                "analytics:visitors:unique:week:2026-W48",
+                "analytics:visitors:unique:month:2026-11",
+                // group 2: 2026-11-28
+                "analytics:stats:day:2026-11-28:total_events",
+                "analytics:stats:week:2026-W48:total_events",
+                "analytics:stats:month:2026-11:total_events",
+                "analytics:stats:day:2026-11-28:letters_generated",
+                "analytics:stats:week:2026-W48:letters_generated",
+                "analytics:stats:month:2026-11:letters_generated",
+                "analytics:visitors:unique:day:2026-11-28",
+                "analytics:visitors:unique:week:2026-W48",
+                "analytics:visitors:unique:month:2026-11",
+            ])
 
         // Day keys expire 90 days after their day ends; week (ends Monday 2026-11-30, 1795996800) and
         // month (ends 2026-12-01, 1796083200) keys 365 days after.
         let weekExpiry = String(1_795_996_800 + 365 * 86_400)
         let monthExpiry = String(1_796_083_200 + 365 * 86_400)
-        #expect(try canonical(input.arguments) == [
-            "aggregator", "300000", "50", "2", "2", "4",
-            // expiries of group 1, group 2
-            String(1_795_824_000 + 90 * 86_400), weekExpiry, monthExpiry,
-            String(1_795_910_400 + 90 * 86_400), weekExpiry, monthExpiry,
-            // dead entries
-            "100-1", "entry trimmed from the stream while pending",
-            "100-3", "undecodable: missing or malformed field id",
-            // distinct visitors of group 1 (A twice, listed once), of group 2 (B twice)
-            "1", Self.a,
-            "1", Self.b,
-            // active: only B is within the window, at its latest time
-            "1", "1795824000007", Self.b,
-            // runs: entry 1 in group 1, entries 2 in group 2, entry 3 in group 1, entry 4 in group 2
-            "4", "1", "1", "1", "2", "1", "1", "1", "2",
-            // dimensions: entry 2 a theme, entry 3 a letter
-            "2", "2", "tdark mode", "3", "lmotivation",
-            // entry ids
-            "100-0", "100-2", "100-4", "100-5",
-        ])
+        #expect(
+            try canonical(input.arguments) == [
+                "aggregator", "300000", "50", "2", "2", "4",
+                // expiries of group 1, group 2
+                String(1_795_824_000 + 90 * 86_400), weekExpiry, monthExpiry,
+                String(1_795_910_400 + 90 * 86_400), weekExpiry, monthExpiry,
+                // dead entries
+                "100-1", "entry trimmed from the stream while pending",
+                "100-3", "undecodable: missing or malformed field id",
+                // distinct visitors of group 1 (A twice, listed once), of group 2 (B twice)
+                "1", Self.a,
+                "1", Self.b,
+                // active: only B is within the window, at its latest time
+                "1", "1795824000007", Self.b,
+                // runs: entry 1 in group 1, entries 2 in group 2, entry 3 in group 1, entry 4 in group 2
+                "4", "1", "1", "1", "2", "1", "1", "1", "2",
+                // dimensions: entry 2 a theme, entry 3 a letter
+                "2", "2", "tdark mode", "3", "lmotivation",
+                // entry ids
+                "100-0", "100-2", "100-4", "100-5",
+            ])
     }
 
     @Test func aVisitorIsListedOncePerDayGroupInOrderOfFirstAppearance() throws {
@@ -379,7 +386,8 @@ struct AggregationBatchTests {
         ])
         // A is known on Nov 27 only: it is still added for Nov 28.
         var known = KnownDayVisitors()
-        let nov27 = AggregationBatch.dayNumber(Self.nov27), nov28 = AggregationBatch.dayNumber(Self.nov28)
+        let nov27 = AggregationBatch.dayNumber(Self.nov27)
+        let nov28 = AggregationBatch.dayNumber(Self.nov28)
         known.record([Self.a], day: nov27)
         var throttle = ActiveVisitorThrottle(windowMilliseconds: Self.window)
         let planned = input(batch, throttle: &throttle, knownVisitors: known)
@@ -423,9 +431,10 @@ struct AggregationBatchTests {
             entry("1-3", event(4, visitor: Self.visitor(4), at: now + 2_000)),  // a clock ahead: still active
         ])
         let parsed = try layout(input(batch, now: now).arguments)
-        #expect(parsed.activeByVisitor == [
-            Self.b: String(now - Self.window + 1), Self.visitor(4).lowercasedString: String(now + 2_000),
-        ])
+        #expect(
+            parsed.activeByVisitor == [
+                Self.b: String(now - Self.window + 1), Self.visitor(4).lowercasedString: String(now + 2_000),
+            ])
         // A visitor whose only entry has left the window is not active even when it is its latest.
         let old = AggregationBatch([entry("2-0", event(5, visitor: Self.visitorA, at: now - Self.window - 1))])
         #expect(try layout(input(old, now: now).arguments).active.isEmpty)
@@ -454,8 +463,9 @@ struct AggregationBatchTests {
             entry("3-0", event(5, visitor: Self.visitorA, at: t + 900)),
             entry("3-1", event(6, visitor: Self.visitorB, at: t + 1_000)),
         ])
-        #expect(try layout(input(third, now: t + 1_500, throttle: &throttle).arguments).activeByVisitor
-            == [Self.a: String(t + 900)])
+        #expect(
+            try layout(input(third, now: t + 1_500, throttle: &throttle).arguments).activeByVisitor
+                == [Self.a: String(t + 900)])
 
         // After a reset (a failed batch), every visitor is written again.
         throttle.reset()
@@ -463,8 +473,9 @@ struct AggregationBatchTests {
             entry("4-0", event(7, visitor: Self.visitorA, at: t + 1_000)),
             entry("4-1", event(8, visitor: Self.visitorB, at: t + 1_100)),
         ])
-        #expect(try layout(input(fourth, now: t + 1_600, throttle: &throttle).arguments).activeByVisitor
-            == [Self.a: String(t + 1_000), Self.b: String(t + 1_100)])
+        #expect(
+            try layout(input(fourth, now: t + 1_600, throttle: &throttle).arguments).activeByVisitor
+                == [Self.a: String(t + 1_000), Self.b: String(t + 1_100)])
     }
 
     @Test func anEntryLeftOutOfTheWindowIsNotRecordedByTheThrottle() throws {
@@ -475,8 +486,9 @@ struct AggregationBatchTests {
         #expect(throttle.count == 0)
         // So a fresh entry shortly after it is written, though within the granularity of the stale one.
         let fresh = AggregationBatch([entry("2-0", event(2, visitor: Self.visitorA, at: t - Self.window + 500))])
-        #expect(try layout(input(fresh, now: t, throttle: &throttle).arguments).activeByVisitor
-            == [Self.a: String(t - Self.window + 500)])
+        #expect(
+            try layout(input(fresh, now: t, throttle: &throttle).arguments).activeByVisitor
+                == [Self.a: String(t - Self.window + 500)])
     }
 
     @Test func planningPrunesTheThrottleWithNow() {
@@ -499,15 +511,17 @@ struct AggregationBatchTests {
         #expect(parsedSingle.runs == [[50, 1]])
 
         let days: [Int64] = [0, 0, 0, 1, 1, 0, 2, 2, 2, 2, 1]
-        let mixed = AggregationBatch(days.enumerated().map { i, d in
-            entry("2-\(i)", event(i, at: Self.nov27 + d * day + Int64(i)))
-        } + [RedisStreamEntry(id: "2-99", fields: nil)])
+        let mixed = AggregationBatch(
+            days.enumerated().map { i, d in
+                entry("2-\(i)", event(i, at: Self.nov27 + d * day + Int64(i)))
+            } + [RedisStreamEntry(id: "2-99", fields: nil)])
         let input = input(mixed)
         let parsed = try layout(input.arguments)
         #expect(parsed.runs == [[3, 1], [2, 2], [1, 1], [4, 3], [1, 2]])
         #expect(parsed.groupOfEntry == days.map { Int($0) + 1 })
-        #expect(Array(input.arguments[parsed.activePairs.upperBound...].prefix(11))
-            == ["5", "3", "1", "2", "2", "1", "1", "4", "3", "1", "2"])
+        #expect(
+            Array(input.arguments[parsed.activePairs.upperBound...].prefix(11))
+                == ["5", "3", "1", "2", "2", "1", "1", "4", "3", "1", "2"])
     }
 
     @Test func dimensionsOnlyForThemeAndLetterEntriesNumberedFromOne() throws {
@@ -526,10 +540,11 @@ struct AggregationBatchTests {
         let parsed = try layout(input.arguments)
         #expect(parsed.dimensions.map(\.entry) == [2, 3, 7, 8])
         #expect(parsed.dimensions.map(\.value) == ["tdark", "lmotivation", "tlight", "lanti_motivation"])
-        #expect(Array(input.arguments.suffix(8 + 1 + 8)) == [
-            "4", "2", "tdark", "3", "lmotivation", "7", "tlight", "8", "lanti_motivation",
-            "1-0", "1-2", "1-3", "1-4", "1-5", "1-6", "1-7", "1-8",
-        ])
+        #expect(
+            Array(input.arguments.suffix(8 + 1 + 8)) == [
+                "4", "2", "tdark", "3", "lmotivation", "7", "tlight", "8", "lanti_motivation",
+                "1-0", "1-2", "1-3", "1-4", "1-5", "1-6", "1-7", "1-8",
+            ])
         #expect(parsed.ids == ["1-0", "1-2", "1-3", "1-4", "1-5", "1-6", "1-7", "1-8"])
 
         let plain = AggregationBatch([entry("2-0", event(9)), entry("2-1", event(10, "pageview"))])
@@ -542,7 +557,10 @@ struct AggregationBatchTests {
         let input = batch.scriptInput(
             keyspace: RedisKeyspace(prefix: "t9"), group: "g", activeWindowMilliseconds: 60_000, themeCap: 7,
             today: TimeBucket(epochMilliseconds: Self.nov27), nowMilliseconds: Self.nov27, throttle: &throttle)
-        #expect(input.keys.prefix(5) == ["t9:events", "t9:realtime:visitors", "t9:themes:top", "t9:visitors:unique:day:2026-11-27", "t9:events:dead"])
+        #expect(
+            input.keys.prefix(5) == [
+                "t9:events", "t9:realtime:visitors", "t9:themes:top", "t9:visitors:unique:day:2026-11-27", "t9:events:dead",
+            ])
         #expect(input.keys.dropFirst(5).allSatisfy { $0.hasPrefix("t9:") })
         #expect(input.arguments.prefix(6) == ["g", "60000", "7", "1", "0", "1"])
     }
@@ -560,9 +578,12 @@ struct AggregationBatchTests {
             if i % 10 == 9 {
                 raw.append(RedisStreamEntry(id: "\(i)-0", fields: nil))
             } else {
-                raw.append(entry("\(i)-0", event(
-                    i, i % 3 == 0 ? "cv_theme_view" : "click", data: i % 3 == 0 ? #"{"theme":"t\#(i % 5)"}"# : "{}",
-                    visitor: Self.visitor(i % 7), at: Self.nov27 + Int64(i % 4) * 86_400_000 + Int64(i))))
+                raw.append(
+                    entry(
+                        "\(i)-0",
+                        event(
+                            i, i % 3 == 0 ? "cv_theme_view" : "click", data: i % 3 == 0 ? #"{"theme":"t\#(i % 5)"}"# : "{}",
+                            visitor: Self.visitor(i % 7), at: Self.nov27 + Int64(i % 4) * 86_400_000 + Int64(i))))
             }
         }
         let batch = AggregationBatch(raw)
@@ -574,9 +595,10 @@ struct AggregationBatchTests {
         let parsed = try layout(input.arguments)
         #expect(input.keys.count == 5 + 9 * 4)
         let visitorArguments = parsed.visitors.map { 1 + $0.count }.reduce(0, +)
-        #expect(input.arguments.count
-            == 6 + 3 * 4 + 2 * 4 + visitorArguments + 1 + 2 * parsed.active.count + 1 + 2 * parsed.runs.count
-            + 1 + 2 * parsed.dimensions.count + 36)
+        #expect(
+            input.arguments.count
+                == 6 + 3 * 4 + 2 * 4 + visitorArguments + 1 + 2 * parsed.active.count + 1 + 2 * parsed.runs.count
+                + 1 + 2 * parsed.dimensions.count + 36)
         #expect(parsed.header == ["aggregator", "300000", "50", "4", "4", "36"])
         #expect(parsed.dead.map { $0[0] } == ["9-0", "19-0", "29-0", "39-0"])
         #expect(parsed.ids == batch.entries.map(\.streamID))
@@ -670,20 +692,23 @@ struct AggregationBatchTests {
     @Test func realtimeMessageCarriesOnlyPublicFields() throws {
         let secret = "s3cr3t-token"
         let batch = AggregationBatch([
-            entry("1-0", event(
-                1, "cv_theme_view", data: #"{"theme":"dark","email":"\#(secret)@example.com"}"#, visitor: Self.visitorB,
-                at: Self.nov27 + 1_000, url: "https://example.com/cv?token=\(secret)#\(secret)")),
+            entry(
+                "1-0",
+                event(
+                    1, "cv_theme_view", data: #"{"theme":"dark","email":"\#(secret)@example.com"}"#, visitor: Self.visitorB,
+                    at: Self.nov27 + 1_000, url: "https://example.com/cv?token=\(secret)#\(secret)")),
             entry("1-1", event(2, "letter_generated", data: #"{"type":"motivation","note":"\#(secret)"}"#, at: Self.nov27 + 2_000)),
             entry("1-2", event(3, "click", data: #"{"x":"\#(secret)"}"#, at: Self.nov27 + 3_000, url: "/blog/post?ref=\(secret)")),
         ])
         let bytes = RealtimeUpdate.message(
             events: batch.entries, currentVisitors: 4, uniqueToday: 9, nowMilliseconds: Self.nov27 + 5_999)
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text == #"{"type":"batch","events":["#
-            + #"{"event_type":"cv_theme_view","timestamp":1795737601000,"page":"/cv","theme":"dark"},"#
-            + #"{"event_type":"letter_generated","timestamp":1795737602000,"letter_type":"motivation"},"#
-            + #"{"event_type":"click","timestamp":1795737603000,"page":"/blog/post"}],"#
-            + #""stats":{"current_visitors":4,"unique_today":9,"timestamp":1795737605}}"#)
+        #expect(
+            text == #"{"type":"batch","events":["#
+                + #"{"event_type":"cv_theme_view","timestamp":1795737601000,"page":"/cv","theme":"dark"},"#
+                + #"{"event_type":"letter_generated","timestamp":1795737602000,"letter_type":"motivation"},"#
+                + #"{"event_type":"click","timestamp":1795737603000,"page":"/blog/post"}],"#
+                + #""stats":{"current_visitors":4,"unique_today":9,"timestamp":1795737605}}"#)
         #expect(!text.contains(secret))
         for visitor in [Self.visitorA, Self.visitorB] {
             #expect(!text.lowercased().contains(visitor.lowercasedString))
@@ -697,7 +722,7 @@ struct AggregationBatchTests {
 
     @Test func realtimeMessageEscapesThemes() throws {
         let batch = AggregationBatch([
-            entry("1-0", event(1, "cv_theme_view", data: #"{"theme":"a \"quoted\" \\ theme"}"#)),
+            entry("1-0", event(1, "cv_theme_view", data: #"{"theme":"a \"quoted\" \\ theme"}"#))
         ])
         let bytes = RealtimeUpdate.message(events: batch.entries, currentVisitors: 0, uniqueToday: 0, nowMilliseconds: 0)
         let parsed = try JSONScanner.parse(bytes)

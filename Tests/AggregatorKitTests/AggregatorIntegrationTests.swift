@@ -4,8 +4,8 @@ import Foundation
 import Logging
 import RedisClient
 import ServiceSupport
-import Testing
 import TestSupport
+import Testing
 
 /// The aggregator's batch application against a real, throwaway Redis.
 @Suite("Aggregator against a real Redis")
@@ -34,7 +34,8 @@ struct AggregatorIntegrationTests {
                 health: StreamHealth(redis: redis, keyspace: keyspace, registry: registry), logger: Logger(label: "test"))
             var settings = AggregationProcessor.consumerSettings
             settings.claimIdle = .milliseconds(0)
-            consumer = StreamConsumer(stream: stream, processor: processor, settings: settings, registry: registry, logger: Logger(label: "test"))
+            consumer = StreamConsumer(
+                stream: stream, processor: processor, settings: settings, registry: registry, logger: Logger(label: "test"))
         }
 
         func publish(_ events: [AnalyticsEvent]) async throws {
@@ -52,12 +53,15 @@ struct AggregatorIntegrationTests {
         /// Reads up to `count` new entries for `consumer` without applying them (as a consumer that
         /// then crashes would).
         func deliver(to consumer: String, count: Int = 10_000) async throws -> [RedisStreamEntry] {
-            try RedisStreamEntry.fromRead(try await redis.send(
-                "XREADGROUP", "GROUP", ConsumerGroup.aggregator.name, consumer, "COUNT", String(count), "STREAMS", keyspace.stream, ">"))
+            try RedisStreamEntry.fromRead(
+                try await redis.send(
+                    "XREADGROUP", "GROUP", ConsumerGroup.aggregator.name, consumer, "COUNT", String(count), "STREAMS", keyspace.stream, ">")
+            )
         }
 
         func createGroup() async throws {
-            _ = try await redis.pipeline([RedisCommand("XGROUP", "CREATE", keyspace.stream, ConsumerGroup.aggregator.name, "0", "MKSTREAM")])
+            _ = try await redis.pipeline([RedisCommand("XGROUP", "CREATE", keyspace.stream, ConsumerGroup.aggregator.name, "0", "MKSTREAM")]
+            )
         }
 
         func counter(_ key: String) async throws -> Int {
@@ -74,8 +78,11 @@ struct AggregatorIntegrationTests {
         }
     }
 
-    func event(_ type: String = "click", visitor: UUID = UUID(), data: String = "{}", at ms: Int64 = EpochClock.milliseconds()) -> AnalyticsEvent {
-        AnalyticsEvent(id: ids.next(), visitorID: visitor, eventType: type, eventData: data, pageURL: "https://site.test/a?q=1", createdAt: ms)
+    func event(_ type: String = "click", visitor: UUID = UUID(), data: String = "{}", at ms: Int64 = EpochClock.milliseconds())
+        -> AnalyticsEvent
+    {
+        AnalyticsEvent(
+            id: ids.next(), visitorID: visitor, eventType: type, eventData: data, pageURL: "https://site.test/a?q=1", createdAt: ms)
     }
 
     /// The consumer skips visitors it already added to a day's HyperLogLogs; a Redis that restarted
@@ -85,7 +92,8 @@ struct AggregatorIntegrationTests {
         let bucket = TimeBucket(epochMilliseconds: EpochClock.milliseconds())
         let day = keyspace.uniqueVisitors(.day, bucket.dayName)
         let week = keyspace.uniqueVisitors(.week, bucket.weekName)
-        let alice = UUID(), bob = UUID()
+        let alice = UUID()
+        let bob = UUID()
         try await h.createGroup()
         try await h.publish([event(visitor: alice), event(visitor: bob)])
         #expect(try await h.processor.apply(try await h.deliver(to: "test-consumer")).applied == [true, true])

@@ -192,10 +192,12 @@ struct AnalyticsConfigurationTests {
         #expect(try load(env, ["--http-port=9000"]).0.httpPort == 9000)
         #expect(try load(env, []).0.httpPort == 8000)
         #expect(try load(env, ["--cookies=off"]).0.cookies == false)
-        let (c, positional) = try load([:], [
-            "--redis-url", "unix:///tmp/r.sock?db=2", "--key-prefix=k", "--trusted-proxies", "10.0.0.0/8",
-            "--log-level=warning", "--http-port=1", "--http-port=2",
-        ])
+        let (c, positional) = try load(
+            [:],
+            [
+                "--redis-url", "unix:///tmp/r.sock?db=2", "--key-prefix=k", "--trusted-proxies", "10.0.0.0/8",
+                "--log-level=warning", "--http-port=1", "--http-port=2",
+            ])
         #expect(positional.isEmpty)
         #expect(c.redis == RedisEndpoint(location: .unixSocket(path: "/tmp/r.sock"), database: 2))
         #expect(c.keyPrefix == "k")
@@ -238,9 +240,11 @@ struct AnalyticsConfigurationTests {
 
     @Test func unknownFlagsAndPositionalArgumentsAreReturnedInOrder() throws {
         #expect(try load([:], ["rebuild", "--since", "2026-01-01"]).positional == ["rebuild", "--since", "2026-01-01"])
-        let (c, positional) = try load([:], [
-            "import", "--http-port", "9000", "a.ndjson.gz", "--dry-run", "--ws-port=9001", "b.ndjson.gz", "--x=y",
-        ])
+        let (c, positional) = try load(
+            [:],
+            [
+                "import", "--http-port", "9000", "a.ndjson.gz", "--dry-run", "--ws-port=9001", "b.ndjson.gz", "--x=y",
+            ])
         #expect(positional == ["import", "a.ndjson.gz", "--dry-run", "b.ndjson.gz", "--x=y"])
         #expect(c.httpPort == 9000)
         #expect(c.wsPort == 9001)

@@ -6,7 +6,10 @@ struct BackoffTests {
     @Test func delaysDoubleUpToTheMaximum() {
         var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
         let delays = (0..<7).map { _ in backoff.next() }
-        #expect(delays == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1), .seconds(1)])
+        #expect(
+            delays == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1), .seconds(1),
+            ])
     }
 
     @Test func aSuccessStartsOverFromTheInitialDelay() {

@@ -203,11 +203,12 @@ struct EventRulesTests {
         #expect(accepted(event("cv_theme_view", data: #"{"theme":"\#(unicode)"}"#)) != nil)
     }
 
-    @Test(arguments: [
-        nil, "null", "{}", #"{"theme":""}"#, #"{"theme":null}"#, #"{"theme":1}"#, #"{"theme":["dark"]}"#,
-        #"{"Theme":"dark"}"#, #"{"theme":"\#(String(repeating: "t", count: 65))"}"#, #"{"theme":"dark\n"}"#,
-        #"{"theme":"a\tb"}"#, #"{"theme":"\u001f"}"#, #"{"theme":"del\u007f"}"#,
-    ] as [String?])
+    @Test(
+        arguments: [
+            nil, "null", "{}", #"{"theme":""}"#, #"{"theme":null}"#, #"{"theme":1}"#, #"{"theme":["dark"]}"#,
+            #"{"Theme":"dark"}"#, #"{"theme":"\#(String(repeating: "t", count: 65))"}"#, #"{"theme":"dark\n"}"#,
+            #"{"theme":"a\tb"}"#, #"{"theme":"\u001f"}"#, #"{"theme":"del\u007f"}"#,
+        ] as [String?])
     func themeViewRefused(data: String?) {
         expectRejected(event("cv_theme_view", data: data), rule: "event_data.theme")
     }
@@ -217,10 +218,11 @@ struct EventRulesTests {
         #expect(accepted(event("letter_generated", data: #"{"type":"anti_motivation","words":120}"#)) != nil)
     }
 
-    @Test(arguments: [
-        nil, "{}", #"{"type":"other"}"#, #"{"type":"Motivation"}"#, #"{"type":""}"#, #"{"type":null}"#,
-        #"{"type":1}"#, #"{"kind":"motivation"}"#,
-    ] as [String?])
+    @Test(
+        arguments: [
+            nil, "{}", #"{"type":"other"}"#, #"{"type":"Motivation"}"#, #"{"type":""}"#, #"{"type":null}"#,
+            #"{"type":1}"#, #"{"kind":"motivation"}"#,
+        ] as [String?])
     func letterGeneratedRefused(data: String?) {
         expectRejected(event("letter_generated", data: data), rule: "event_data.letter_type")
     }

@@ -234,15 +234,16 @@ struct JSONScannerTests {
         #expect(syntaxError([0x22, 0x7F, 0x22]) == nil)  // DEL is allowed by RFC 8259
     }
 
-    @Test(arguments: [
-        [0x22, 0xFF, 0x22],  // never valid in UTF-8
-        [0x22, 0xC0, 0xAF, 0x22],  // overlong "/"
-        [0x22, 0xE2, 0x82, 0x22],  // truncated 3-byte sequence
-        [0x22, 0xED, 0xA0, 0x80, 0x22],  // UTF-8-encoded surrogate
-        [0x22, 0x80, 0x22],  // lone continuation byte
-        [0x22, 0x5C, 0x6E, 0xFF, 0x22],  // invalid byte after an escape
-        [0x7B, 0x22, 0xFE, 0x22, 0x3A, 0x31, 0x7D],  // invalid byte in a key
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0x22, 0xFF, 0x22],  // never valid in UTF-8
+            [0x22, 0xC0, 0xAF, 0x22],  // overlong "/"
+            [0x22, 0xE2, 0x82, 0x22],  // truncated 3-byte sequence
+            [0x22, 0xED, 0xA0, 0x80, 0x22],  // UTF-8-encoded surrogate
+            [0x22, 0x80, 0x22],  // lone continuation byte
+            [0x22, 0x5C, 0x6E, 0xFF, 0x22],  // invalid byte after an escape
+            [0x7B, 0x22, 0xFE, 0x22, 0x3A, 0x31, 0x7D],  // invalid byte in a key
+        ] as [[UInt8]])
     func rejectsInvalidUTF8(bytes: [UInt8]) {
         #expect(syntaxError(bytes)?.reason == "invalid UTF-8 in string")
     }

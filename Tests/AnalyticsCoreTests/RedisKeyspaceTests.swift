@@ -43,11 +43,12 @@ struct RedisKeyspaceTests {
     @Test func bucketNamesCompose() {
         let keys = RedisKeyspace()
         let bucket = TimeBucket(date: CivilDate(year: 2027, month: 1, day: 3))
-        #expect(Period.allCases.map { keys.totalEvents($0, bucket.name(of: $0)) } == [
-            "analytics:stats:day:2027-01-03:total_events",
-            "analytics:stats:week:2026-W53:total_events",
-            "analytics:stats:month:2027-01:total_events",
-        ])
+        #expect(
+            Period.allCases.map { keys.totalEvents($0, bucket.name(of: $0)) } == [
+                "analytics:stats:day:2027-01-03:total_events",
+                "analytics:stats:week:2026-W53:total_events",
+                "analytics:stats:month:2027-01:total_events",
+            ])
     }
 
     @Test func retentionSeconds() {
@@ -64,8 +65,9 @@ struct RedisKeyspaceTests {
         #expect(AggregateRetention.expiry(of: bucket, .week) == 1_795_996_800 + 365 * 86_400)
         #expect(AggregateRetention.expiry(of: bucket, .month) == 1_796_083_200 + 365 * 86_400)
         // 90 days after 2026-11-28 is 2027-02-26.
-        #expect(AggregateRetention.expiry(of: bucket, .day)
-            == Int64(CivilDate(year: 2027, month: 2, day: 26).daysSinceEpoch) * 86_400)
+        #expect(
+            AggregateRetention.expiry(of: bucket, .day)
+                == Int64(CivilDate(year: 2027, month: 2, day: 26).daysSinceEpoch) * 86_400)
     }
 
     @Test func expiryOfTheLastDayOfTheYear() {

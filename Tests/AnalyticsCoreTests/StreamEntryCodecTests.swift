@@ -19,24 +19,26 @@ struct StreamEntryCodecTests {
     }
 
     @Test func fieldsAreTheXADDPairsInOrder() {
-        #expect(StreamEntryCodec.fields(of: full()) == [
-            "id", "01936f5e-1c2d-7a3b-8c4d-5e6f708192a3",
-            "vid", "a1b2c3d4-e5f6-4789-8abc-def012345678",
-            "type", "cv_theme_view",
-            "ts", "1795737600123",
-            "data", #"{"theme":"dark","n":[1, 2]}"#,
-            "url", "https://example.com/cv?x=1",
-            "ref", "https://search.example/",
-        ])
+        #expect(
+            StreamEntryCodec.fields(of: full()) == [
+                "id", "01936f5e-1c2d-7a3b-8c4d-5e6f708192a3",
+                "vid", "a1b2c3d4-e5f6-4789-8abc-def012345678",
+                "type", "cv_theme_view",
+                "ts", "1795737600123",
+                "data", #"{"theme":"dark","n":[1, 2]}"#,
+                "url", "https://example.com/cv?x=1",
+                "ref", "https://search.example/",
+            ])
     }
 
     @Test func optionalURLAndReferrerAreOmitted() {
         let bare = AnalyticsEvent(id: Self.eventID, visitorID: Self.visitorID, eventType: "click", createdAt: 5)
         let fields = StreamEntryCodec.fields(of: bare)
-        #expect(fields == [
-            "id", "01936f5e-1c2d-7a3b-8c4d-5e6f708192a3", "vid", "a1b2c3d4-e5f6-4789-8abc-def012345678",
-            "type", "click", "ts", "5", "data", "{}",
-        ])
+        #expect(
+            fields == [
+                "id", "01936f5e-1c2d-7a3b-8c4d-5e6f708192a3", "vid", "a1b2c3d4-e5f6-4789-8abc-def012345678",
+                "type", "click", "ts", "5", "data", "{}",
+            ])
         var onlyRef = bare
         onlyRef.referrer = "r"
         #expect(StreamEntryCodec.fields(of: onlyRef).suffix(2) == ["ref", "r"])

@@ -197,13 +197,17 @@ struct TimeBucketTests {
             ok = ok && (1...53).contains(week.week)
             // The ISO year is the calendar year or an adjacent one, and only around New Year.
             if week.year != date.year {
-                ok = ok && ((date.month == 1 && date.day <= 3 && week.year == date.year - 1 && week.week >= 52)
-                    || (date.month == 12 && date.day >= 29 && week.year == date.year + 1 && week.week == 1))
+                ok =
+                    ok
+                    && ((date.month == 1 && date.day <= 3 && week.year == date.year - 1 && week.week >= 52)
+                        || (date.month == 12 && date.day >= 29 && week.year == date.year + 1 && week.week == 1))
             }
             if expectedWeekday == 1 {
                 // Monday starts a week: the next week number, or week 1 of the next ISO year.
-                ok = ok && ((week.year == previousWeek.year && week.week == previousWeek.week + 1)
-                    || (week.year == previousWeek.year + 1 && week.week == 1 && previousWeek.week >= 52))
+                ok =
+                    ok
+                    && ((week.year == previousWeek.year && week.week == previousWeek.week + 1)
+                        || (week.year == previousWeek.year + 1 && week.week == 1 && previousWeek.week >= 52))
             } else if days != -135_140 {
                 ok = ok && week == previousWeek
             }

@@ -98,8 +98,9 @@ struct UUIDv7Tests {
     @Test func lowercasedStringFormat() throws {
         let id = try #require(UUID(uuidString: "A1B2C3D4-E5F6-4789-8ABC-DEF012345678"))
         #expect(id.lowercasedString == "a1b2c3d4-e5f6-4789-8abc-def012345678")
-        #expect(UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).lowercasedString
-            == "00000000-0000-0000-0000-000000000000")
+        #expect(
+            UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).lowercasedString
+                == "00000000-0000-0000-0000-000000000000")
         let generated = UUIDv7Generator().next(nowMilliseconds: 1_795_737_600_123)
         let text = generated.lowercasedString
         #expect(text == generated.uuidString.lowercased())

@@ -127,12 +127,14 @@ struct ArchiveLineTests {
         #expect(event.referrer == "https://ref.example/")
         #expect(event.createdAt == knownTime)
 
-        let withNulls = #"{"id":"0190a5e2-7b3c-7d4e-8f00-123456789abc","visitor_id":"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c","event_type":"x","event_data":null,"page_url":null,"referrer":null,"created_at":"2026-11-27T13:46:30.123Z"}"#
+        let withNulls =
+            #"{"id":"0190a5e2-7b3c-7d4e-8f00-123456789abc","visitor_id":"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c","event_type":"x","event_data":null,"page_url":null,"referrer":null,"created_at":"2026-11-27T13:46:30.123Z"}"#
         let decoded = try ArchiveLine.decode(Array(withNulls.utf8))
         #expect(decoded.eventData == "{}" && decoded.pageURL == nil && decoded.referrer == nil)
 
         // Surrounding whitespace is JSON whitespace; event_data keeps its exact bytes, escapes included.
-        let spaced = "  { \"event_data\" :\t{ \"k\" : \"\\u00e9\\\"\" } , \"id\":\"0190a5e2-7b3c-7d4e-8f00-123456789abc\",\"visitor_id\":\"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c\",\"event_type\":\"x\",\"created_at\":\"2026-11-27T13:46:30.123Z\" } "
+        let spaced =
+            "  { \"event_data\" :\t{ \"k\" : \"\\u00e9\\\"\" } , \"id\":\"0190a5e2-7b3c-7d4e-8f00-123456789abc\",\"visitor_id\":\"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c\",\"event_type\":\"x\",\"created_at\":\"2026-11-27T13:46:30.123Z\" } "
         #expect(try ArchiveLine.decode(Array(spaced.utf8)).eventData == "{ \"k\" : \"\\u00e9\\\"\" }")
     }
 
@@ -211,34 +213,35 @@ struct ArchiveLineTests {
 
 @Suite("RFC 3339 timestamps")
 struct RFC3339Tests {
-    @Test(arguments: [
-        ("2026-11-27T13:46:30Z", 1_795_787_190_000),
-        ("2026-11-27T13:46:30.1Z", 1_795_787_190_100),
-        ("2026-11-27T13:46:30.12Z", 1_795_787_190_120),
-        ("2026-11-27T13:46:30.123Z", 1_795_787_190_123),
-        ("2026-11-27T13:46:30.123456Z", 1_795_787_190_123),
-        ("2026-11-27T13:46:30.123999999Z", 1_795_787_190_123),  // truncated, not rounded
-        ("2026-11-27T13:46:30.1234567890123Z", 1_795_787_190_123),
-        ("2026-11-27T13:46:30.123+00:00", 1_795_787_190_123),
-        ("2026-11-27T13:46:30.123-00:00", 1_795_787_190_123),
-        ("2026-11-27T13:46:30.123+02:00", 1_795_779_990_123),
-        ("2026-11-27T13:46:30.123-05:30", 1_795_806_990_123),
-        ("2026-11-27t13:46:30.123z", 1_795_787_190_123),
-        ("2026-11-27 15:46:30.123+02", 1_795_787_190_123),  // PostgreSQL's text output
-        ("2026-11-27T15:46:30.123+0200", 1_795_787_190_123),
-        ("2024-02-29T12:00:00Z", 1_709_208_000_000),  // leap day
-        ("1600-02-29T06:07:08.009Z", -11_670_976_371_991),  // leap day of a leap century
-        ("2026-12-31T23:30:00-01:00", 1_798_763_400_000),  // already the next year in UTC
-        ("2027-01-01T00:30:00+01:00", 1_798_759_800_000),  // still the previous year in UTC
-        ("1970-01-01T00:00:00Z", 0),
-        ("1969-12-31T23:59:59.999Z", -1),
-        ("1969-12-31T23:59:59.9999Z", -1),
-        ("1970-01-01T01:00:00.000+01:00", 0),
-        ("1900-01-01T00:00:00Z", -2_208_988_800_000),
-        ("0001-01-01T00:00:00Z", -62_135_596_800_000),
-        ("9999-12-31T23:59:59.999Z", 253_402_300_799_999),
-        ("2016-12-31T23:59:60Z", 1_483_228_800_000),  // a leap second counts as the next minute's first
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("2026-11-27T13:46:30Z", 1_795_787_190_000),
+            ("2026-11-27T13:46:30.1Z", 1_795_787_190_100),
+            ("2026-11-27T13:46:30.12Z", 1_795_787_190_120),
+            ("2026-11-27T13:46:30.123Z", 1_795_787_190_123),
+            ("2026-11-27T13:46:30.123456Z", 1_795_787_190_123),
+            ("2026-11-27T13:46:30.123999999Z", 1_795_787_190_123),  // truncated, not rounded
+            ("2026-11-27T13:46:30.1234567890123Z", 1_795_787_190_123),
+            ("2026-11-27T13:46:30.123+00:00", 1_795_787_190_123),
+            ("2026-11-27T13:46:30.123-00:00", 1_795_787_190_123),
+            ("2026-11-27T13:46:30.123+02:00", 1_795_779_990_123),
+            ("2026-11-27T13:46:30.123-05:30", 1_795_806_990_123),
+            ("2026-11-27t13:46:30.123z", 1_795_787_190_123),
+            ("2026-11-27 15:46:30.123+02", 1_795_787_190_123),  // PostgreSQL's text output
+            ("2026-11-27T15:46:30.123+0200", 1_795_787_190_123),
+            ("2024-02-29T12:00:00Z", 1_709_208_000_000),  // leap day
+            ("1600-02-29T06:07:08.009Z", -11_670_976_371_991),  // leap day of a leap century
+            ("2026-12-31T23:30:00-01:00", 1_798_763_400_000),  // already the next year in UTC
+            ("2027-01-01T00:30:00+01:00", 1_798_759_800_000),  // still the previous year in UTC
+            ("1970-01-01T00:00:00Z", 0),
+            ("1969-12-31T23:59:59.999Z", -1),
+            ("1969-12-31T23:59:59.9999Z", -1),
+            ("1970-01-01T01:00:00.000+01:00", 0),
+            ("1900-01-01T00:00:00Z", -2_208_988_800_000),
+            ("0001-01-01T00:00:00Z", -62_135_596_800_000),
+            ("9999-12-31T23:59:59.999Z", 253_402_300_799_999),
+            ("2016-12-31T23:59:60Z", 1_483_228_800_000),  // a leap second counts as the next minute's first
+        ] as [(String, Int64)])
     func parses(text: String, milliseconds: Int64) {
         #expect(RFC3339.parse(text) == milliseconds)
     }
@@ -256,20 +259,21 @@ struct RFC3339Tests {
         #expect(RFC3339.parse(text) == nil)
     }
 
-    @Test(arguments: [
-        (0, "1970-01-01T00:00:00.000Z"),
-        (-1, "1969-12-31T23:59:59.999Z"),
-        (-86_400_000, "1969-12-31T00:00:00.000Z"),
-        (-86_400_001, "1969-12-30T23:59:59.999Z"),
-        (1_795_787_190_123, "2026-11-27T13:46:30.123Z"),
-        (1_795_787_190_005, "2026-11-27T13:46:30.005Z"),
-        (1_709_208_000_000, "2024-02-29T12:00:00.000Z"),
-        (1_798_761_599_999, "2026-12-31T23:59:59.999Z"),
-        (1_798_761_600_000, "2027-01-01T00:00:00.000Z"),
-        (-2_208_988_800_000, "1900-01-01T00:00:00.000Z"),
-        (-62_135_596_800_000, "0001-01-01T00:00:00.000Z"),
-        (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
-    ] as [(Int64, String)])
+    @Test(
+        arguments: [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+            (-86_400_000, "1969-12-31T00:00:00.000Z"),
+            (-86_400_001, "1969-12-30T23:59:59.999Z"),
+            (1_795_787_190_123, "2026-11-27T13:46:30.123Z"),
+            (1_795_787_190_005, "2026-11-27T13:46:30.005Z"),
+            (1_709_208_000_000, "2024-02-29T12:00:00.000Z"),
+            (1_798_761_599_999, "2026-12-31T23:59:59.999Z"),
+            (1_798_761_600_000, "2027-01-01T00:00:00.000Z"),
+            (-2_208_988_800_000, "1900-01-01T00:00:00.000Z"),
+            (-62_135_596_800_000, "0001-01-01T00:00:00.000Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+        ] as [(Int64, String)])
     func formats(milliseconds: Int64, text: String) {
         #expect(RFC3339.format(milliseconds: milliseconds) == text)
         #expect(RFC3339.parse(text) == milliseconds)
@@ -417,8 +421,10 @@ struct ArchiveFileTests {
         try withTemporaryDirectory { dir in
             let events = sampleEvents(count: 2)
             let long = "{\"event_data\":{\"x\":\"" + String(repeating: "y", count: ArchiveReader.maximumLineLength) + "\"}}"
-            let lines = [String(decoding: ArchiveLine.encode(events[0]), as: UTF8.self), long,
-                         String(decoding: ArchiveLine.encode(events[1]), as: UTF8.self)]
+            let lines = [
+                String(decoding: ArchiveLine.encode(events[0]), as: UTF8.self), long,
+                String(decoding: ArchiveLine.encode(events[1]), as: UTF8.self),
+            ]
             try write(lines.joined(separator: "\n") + "\n", to: dir + "/long.ndjson")
             try gzip([dir + "/long.ndjson"])
             let reader = try ArchiveReader(path: dir + "/long.ndjson.gz")
@@ -450,11 +456,12 @@ struct ArchiveFileTests {
             let events = sampleEvents(count: 4000)
             try writeArchive(events, to: dir + "/full.gz")
             let full = try Data(contentsOf: URL(fileURLWithPath: dir + "/full.gz"))
-            let keep = switch cut {
-            case "half": full.count / 2
-            case "trailer": full.count - 4  // the data is all there, the length check is not
-            default: full.count - 1
-            }
+            let keep =
+                switch cut {
+                case "half": full.count / 2
+                case "trailer": full.count - 4  // the data is all there, the length check is not
+                default: full.count - 1
+                }
             try full.prefix(keep).write(to: URL(fileURLWithPath: dir + "/cut.gz"))
             let reader = try ArchiveReader(path: dir + "/cut.gz")
             var read = 0

@@ -68,7 +68,8 @@ final class ArchiverHarness: Sendable {
         let registry = MetricsRegistry(namespace: "m")
         let liveness = Liveness()
         let processor = ArchivingProcessor(
-            stream: stream, store: store, partitions: partitions, health: StreamHealth(redis: redis, keyspace: keyspace, registry: registry),
+            stream: stream, store: store, partitions: partitions,
+            health: StreamHealth(redis: redis, keyspace: keyspace, registry: registry),
             metrics: metrics, retention: nil, liveness: liveness, logger: logger)
         return StreamConsumer(
             stream: stream, processor: processor, settings: ArchivingProcessor.consumerSettings, registry: registry, liveness: liveness,
@@ -79,7 +80,10 @@ final class ArchiverHarness: Sendable {
     /// A store of its own, as another process would have (nothing known of the visitors).
     func freshStore() -> EventStore { EventStore(client: client, partitions: partitions, logger: logger) }
 
-    func events(_ count: Int, at ms: Int64 = EpochClock.milliseconds(), visitors: Int = 10, type: (Int) -> (String, String) = { _ in ("click", "{}") }) -> [AnalyticsEvent] {
+    func events(
+        _ count: Int, at ms: Int64 = EpochClock.milliseconds(), visitors: Int = 10,
+        type: (Int) -> (String, String) = { _ in ("click", "{}") }
+    ) -> [AnalyticsEvent] {
         let people = (0..<visitors).map { _ in UUID() }
         return (0..<count).map { i in
             let (eventType, data) = type(i)

@@ -5,8 +5,8 @@ import Logging
 import PostgresNIO
 import RedisClient
 import ServiceSupport
-import Testing
 import TestSupport
+import Testing
 
 /// The archiver's parts against real, throwaway PostgreSQL and Redis servers.
 @Suite("Archiver against real PostgreSQL and Redis")
@@ -32,7 +32,8 @@ struct ArchiverIntegrationTests {
         // Visitors keep their first and last time seen.
         let visitor = events[3].visitorID
         let seen = try h.postgres.psql(
-            "SELECT (extract(epoch FROM first_seen) * 1000)::bigint, (extract(epoch FROM last_seen) * 1000)::bigint FROM visitors WHERE id = '\(visitor.lowercasedString)'")
+            "SELECT (extract(epoch FROM first_seen) * 1000)::bigint, (extract(epoch FROM last_seen) * 1000)::bigint FROM visitors WHERE id = '\(visitor.lowercasedString)'"
+        )
         let theirs = events.filter { $0.visitorID == visitor }.map(\.createdAt)
         #expect(seen == "\(theirs.min()!)|\(theirs.max()!)")
     }
@@ -62,7 +63,8 @@ struct ArchiverIntegrationTests {
         let visitor = first[0].visitorID
         func row() throws -> String {
             try h.postgres.psql(
-                "SELECT (extract(epoch FROM first_seen) * 1000)::bigint, (extract(epoch FROM last_seen) * 1000)::bigint FROM visitors WHERE id = '\(visitor.lowercasedString)'")
+                "SELECT (extract(epoch FROM first_seen) * 1000)::bigint, (extract(epoch FROM last_seen) * 1000)::bigint FROM visitors WHERE id = '\(visitor.lowercasedString)'"
+            )
         }
         func event(at ms: Int64) -> AnalyticsEvent {
             let e = h.events(1, at: ms, visitors: 1)[0]
@@ -158,7 +160,9 @@ struct ArchiverIntegrationTests {
         #expect(left.count == 3000 - removed)
         // Everything acknowledged by both: the stream can go (approximately: whole nodes only).
         try await h.redis.send(RedisCommand(["XACK", h.keyspace.stream, "archiver"] + Array(all[1500...])))
-        #expect(try await h.redis.send("XREADGROUP", "GROUP", "archiver", "b", "COUNT", "2000", "STREAMS", h.keyspace.stream, ">").isNull == false)
+        #expect(
+            try await h.redis.send("XREADGROUP", "GROUP", "archiver", "b", "COUNT", "2000", "STREAMS", h.keyspace.stream, ">").isNull
+                == false)
         try await h.redis.send(RedisCommand(["XACK", h.keyspace.stream, "archiver"] + Array(all[2000...])))
         try await trimmer.trim()
         #expect(try await h.redis.send("XLEN", h.keyspace.stream).int ?? 3000 < 200)
@@ -169,9 +173,13 @@ struct ArchiverIntegrationTests {
         defer { Task { await h.shutdown() } }
         let ages = [10, 100, 400]
         for age in ages {
-            #expect(try await h.store.store(h.events(300, at: ArchiverHarness.daysAgo(age), visitors: 40) { i in
-                i % 10 == 0 ? ("letter_generated", #"{"type":"motivation"}"#) : i % 3 == 0 ? ("cv_theme_view", #"{"theme":"data"}"#) : ("pageview", "{}")
-            }) == 300)
+            #expect(
+                try await h.store.store(
+                    h.events(300, at: ArchiverHarness.daysAgo(age), visitors: 40) { i in
+                        i % 10 == 0
+                            ? ("letter_generated", #"{"type":"motivation"}"#)
+                            : i % 3 == 0 ? ("cv_theme_view", #"{"theme":"data"}"#) : ("pageview", "{}")
+                    }) == 300)
         }
         let pass = h.retentionPass()
         let report = try await pass.run()
@@ -193,8 +201,10 @@ struct ArchiverIntegrationTests {
         while try reader.next() != nil { lines += 1 }
         #expect(lines == 300)
         #expect(try h.count("SELECT sum(events) FROM analytics_daily_rollups WHERE day = '\(day(100).isoString)'") == 300)
-        #expect(try h.count(
-            "SELECT sum(events) FROM analytics_daily_rollups WHERE day = '\(day(100).isoString)' AND event_type = 'letter_generated' AND dimension = 'motivation'") == 30)
+        #expect(
+            try h.count(
+                "SELECT sum(events) FROM analytics_daily_rollups WHERE day = '\(day(100).isoString)' AND event_type = 'letter_generated' AND dimension = 'motivation'"
+            ) == 30)
         #expect(try h.count("SELECT unique_visitors FROM analytics_daily_visitors WHERE day = '\(day(100).isoString)'") == 40)
         #expect(try h.count("SELECT events FROM analytics_archive_files WHERE day = '\(day(100).isoString)'") == 300)
         #expect(try h.count("SELECT count(*) FROM analytics_daily_rollups WHERE day = '\(day(400).isoString)'") == 0)
@@ -355,7 +365,9 @@ struct ArchiverIntegrationTests {
         let archivedAt = ArchiverHarness.daysAgo(100)
         let rawAt = ArchiverHarness.daysAgo(3)
         let kinds = { (i: Int) -> (String, String) in
-            i % 4 == 0 ? ("letter_generated", #"{"type":"anti_motivation"}"#) : i % 4 == 1 ? ("cv_theme_view", #"{"theme":"ops"}"#) : ("click", "{}")
+            i % 4 == 0
+                ? ("letter_generated", #"{"type":"anti_motivation"}"#)
+                : i % 4 == 1 ? ("cv_theme_view", #"{"theme":"ops"}"#) : ("click", "{}")
         }
         let archived = h.events(200, at: archivedAt, visitors: 30, type: kinds)
         let raw = h.events(80, at: rawAt, visitors: 12, type: kinds)

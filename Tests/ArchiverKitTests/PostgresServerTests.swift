@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The throwaway PostgreSQL of the tests works as the archiver's tests expect: it starts, keeps its
 /// data across a restart, survives a crash, and leaves nothing behind.

@@ -2,8 +2,8 @@ import AnalyticsCore
 import ArchiverKit
 import Foundation
 import RedisClient
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc

@@ -1,8 +1,8 @@
 import AnalyticsCore
 import Foundation
 import RedisClient
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc

@@ -40,11 +40,14 @@ final class ServiceStack: Sendable {
         gateway = try ServiceProcess(.gateway, environment: environment, directory: directory)
         aggregator = try ServiceProcess(
             .aggregator,
-            environment: environment.merging(["ANALYTICS_ADMIN_PORT": String(aggregatorPort), "ANALYTICS_CONSUMER_NAME": "e2e-aggregator"]) { $1 },
+            environment: environment.merging(["ANALYTICS_ADMIN_PORT": String(aggregatorPort), "ANALYTICS_CONSUMER_NAME": "e2e-aggregator"])
+            { $1 },
             directory: directory)
         archiver = try ServiceProcess(
             .archiver,
-            environment: environment.merging(["ANALYTICS_ADMIN_PORT": String(archiverPort), "ANALYTICS_CONSUMER_NAME": "e2e-archiver"]) { $1 },
+            environment: environment.merging(["ANALYTICS_ADMIN_PORT": String(archiverPort), "ANALYTICS_CONSUMER_NAME": "e2e-archiver"]) {
+                $1
+            },
             directory: directory)
         http = HTTPTestClient(port: httpPort)
         aggregatorAdmin = HTTPTestClient(port: aggregatorPort)

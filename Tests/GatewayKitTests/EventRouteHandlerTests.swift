@@ -68,7 +68,8 @@ struct EventRouteHandlerTests {
         }
 
         func send(_ method: HTTPRequest.Method, _ path: String, body: String = "", headers: HTTPFields = [:]) throws {
-            try channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: method, scheme: nil, authority: "t", path: path, headerFields: headers)))
+            try channel.writeInbound(
+                HTTPRequestPart.head(HTTPRequest(method: method, scheme: nil, authority: "t", path: path, headerFields: headers)))
             if !body.isEmpty { try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: body))) }
             try channel.writeInbound(HTTPRequestPart.end(nil))
         }
@@ -111,7 +112,10 @@ struct EventRouteHandlerTests {
         #expect(try p.writtenStatuses().isEmpty)
         p.answer(0)
         let head = try #require(try p.channel.readOutbound(as: HTTPResponsePart.self))
-        guard case .head(let response) = head else { Issue.record("expected a head"); return }
+        guard case .head(let response) = head else {
+            Issue.record("expected a head")
+            return
+        }
         #expect(response.status == .created)
         #expect(response.headerFields[.server] == "test")
         #expect(response.headerFields[.date]?.hasSuffix(" GMT") == true)
@@ -150,7 +154,8 @@ struct EventRouteHandlerTests {
 
     @Test func aMalformedEventRequestIsDroppedAndItsErrorPassedOnAtOnce() throws {
         let p = try Pipeline()
-        try p.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "t", path: "/api/analytics/event")))
+        try p.channel.writeInbound(
+            HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "t", path: "/api/analytics/event")))
         try p.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "{")))
         p.channel.pipeline.fireErrorCaught(ChannelError.ioOnClosedChannel)
         #expect(p.downstream.errors == 1)
@@ -186,7 +191,8 @@ struct EventRouteHandlerTests {
 
     @Test func aBodyOverTheLimitIsRefusedBeforeItEndsWithoutBeingSubmitted() throws {
         let p = try Pipeline()
-        try p.channel.writeInbound(HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "t", path: "/api/analytics/event")))
+        try p.channel.writeInbound(
+            HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: "t", path: "/api/analytics/event")))
         let chunk = String(repeating: "a", count: 10_000)
         try p.channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: chunk)))
         #expect(try p.writtenStatuses().isEmpty)

@@ -4,8 +4,8 @@ import GatewayKit
 import Logging
 import RedisClient
 import ServiceLifecycle
-import Testing
 import TestSupport
+import Testing
 
 /// The gateway served in-process on a free port, against a real throwaway Redis, over real HTTP.
 @Suite("Gateway against a real Redis")
@@ -129,7 +129,12 @@ struct GatewayIntegrationTests {
     @Test func visitorsKeepTheirCookieAndGetAStableCookielessID() async throws {
         let h = try await Harness()
         let other = try await Harness(server: h.server)
-        defer { Task { await h.stop(); await other.stop() } }
+        defer {
+            Task {
+                await h.stop()
+                await other.stop()
+            }
+        }
         let known = UUID()
         let withCookie = try await h.http.post(
             "/api/analytics/event", body: #"{"event_type":"click"}"#, headers: [("Cookie", "a=b; analytics_vid=\(known.lowercasedString)")])
@@ -141,7 +146,8 @@ struct GatewayIntegrationTests {
         _ = try await other.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#, headers: ua)
         _ = try await h.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#, headers: [("User-Agent", "Other/2.0")])
         // A malformed cookie is ignored.
-        _ = try await h.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#, headers: ua + [("Cookie", "analytics_vid=nope")])
+        _ = try await h.http.post(
+            "/api/analytics/event", body: #"{"event_type":"click"}"#, headers: ua + [("Cookie", "analytics_vid=nope")])
         let ids = try await h.entries().map(\.visitorID)
         #expect(ids.count == 5)
         #expect(ids[0] == known)
@@ -167,7 +173,12 @@ struct GatewayIntegrationTests {
     @Test func forwardedForIsBelievedOnlyFromTrustedProxies() async throws {
         let untrusted = try await Harness()
         let trusted = try await Harness(server: untrusted.server) { $0.trustedProxies = [IPNetwork("127.0.0.0/8")!] }
-        defer { Task { await untrusted.stop(); await trusted.stop() } }
+        defer {
+            Task {
+                await untrusted.stop()
+                await trusted.stop()
+            }
+        }
         let headers = { (xff: String) in [("User-Agent", "same"), ("X-Forwarded-For", xff)] }
         for xff in ["203.0.113.7", "198.51.100.9"] {
             _ = try await untrusted.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#, headers: headers(xff))
@@ -282,7 +293,8 @@ struct GatewayIntegrationTests {
         #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
         let check = try promtoolCheck(metrics.body)
         #expect(check.status == 0, "\(check.output)")
-        #expect(metrics.body.contains(#"maicivy_analytics_request_duration_seconds_count{endpoint="/api/analytics/event",method="POST"} 2"#))
+        #expect(
+            metrics.body.contains(#"maicivy_analytics_request_duration_seconds_count{endpoint="/api/analytics/event",method="POST"} 2"#))
         #expect(metrics.body.contains(#"maicivy_analytics_request_duration_seconds_count{endpoint="/api/analytics/stats",method="GET"} 1"#))
         #expect(metrics.body.contains(#"analytics_gateway_events_accepted_total{source="api"} 1"#))
         #expect(metrics.body.contains(#"analytics_gateway_events_rejected_total{rule="event_type.format"} 1"#))

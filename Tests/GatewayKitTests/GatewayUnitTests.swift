@@ -193,16 +193,17 @@ extension GatewayUnitTests {
             #expect(VisitorIdentifier.visitorID(fromCookieHeader: "analytics_vid=\(text.uppercased())") == Self.id)
         }
 
-        @Test(arguments: [
-            nil, "", "a=1; b=2", "analytics_vid=", "analytics_vid=not-a-uuid",
-            "analytics_vid=0193a1b2c3d47e5f8a9b0c1d2e3f4a5b",  // no dashes
-            "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5",  // one digit short
-            "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5bX",
-            "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5g",
-            "xanalytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
-            "analytics_vidx=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
-            "analytics_vid",
-        ] as [String?])
+        @Test(
+            arguments: [
+                nil, "", "a=1; b=2", "analytics_vid=", "analytics_vid=not-a-uuid",
+                "analytics_vid=0193a1b2c3d47e5f8a9b0c1d2e3f4a5b",  // no dashes
+                "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5",  // one digit short
+                "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5bX",
+                "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5g",
+                "xanalytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+                "analytics_vidx=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+                "analytics_vid",
+            ] as [String?])
         func noVisitorID(header: String?) {
             #expect(VisitorIdentifier.visitorID(fromCookieHeader: header) == nil)
         }
@@ -254,8 +255,9 @@ extension GatewayUnitTests {
 
         @Test func setCookieHeaderFormat() throws {
             let header = VisitorIdentifier.setCookieHeader(for: Self.id)
-            #expect(header == "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b; Path=/; Max-Age=31536000; "
-                + "SameSite=Lax; HttpOnly")
+            #expect(
+                header == "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b; Path=/; Max-Age=31536000; "
+                    + "SameSite=Lax; HttpOnly")
             #expect(VisitorIdentifier.cookieName == "analytics_vid")
             #expect(VisitorIdentifier.cookieMaxAge == 365 * 86_400)
             // What we set is what we read back.

@@ -2,8 +2,8 @@ import AnalyticsCore
 import Foundation
 import Logging
 import RedisClient
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -58,7 +58,12 @@ struct RedisClientTests {
         configuration.commandTimeout = .seconds(5)
         let db3 = RedisClient(configuration: configuration, logger: Logger(label: "t"))
         let db0 = server.client()
-        defer { Task { await db3.shutdown(); await db0.shutdown() } }
+        defer {
+            Task {
+                await db3.shutdown()
+                await db0.shutdown()
+            }
+        }
         try await db3.send("SET", "where", "three")
         #expect(try await db0.send("GET", "where").isNull)
         #expect(try await db3.send("GET", "where").string == "three")
@@ -120,8 +125,11 @@ struct RedisClientTests {
         let client = RedisClient(configuration: configuration, logger: Logger(label: "t"))
         defer { Task { await client.shutdown() } }
         try await client.send("PING")
-        let pid = try #require(Int32(String(try await client.send("INFO", "server").string?
-            .split(separator: "\r\n").first { $0.hasPrefix("process_id:") }?.dropFirst("process_id:".count) ?? "")))
+        let pid = try #require(
+            Int32(
+                String(
+                    try await client.send("INFO", "server").string?
+                        .split(separator: "\r\n").first { $0.hasPrefix("process_id:") }?.dropFirst("process_id:".count) ?? "")))
 
         kill(pid, SIGSTOP)
         defer { kill(pid, SIGCONT) }

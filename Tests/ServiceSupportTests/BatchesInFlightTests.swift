@@ -1,6 +1,7 @@
-@testable import ServiceSupport
 import Synchronization
 import Testing
+
+@testable import ServiceSupport
 
 @Suite("BatchesInFlight")
 struct BatchesInFlightTests {
@@ -15,7 +16,12 @@ struct BatchesInFlightTests {
     /// How many batches run at once, at most.
     final class Overlap: Sendable {
         private let state = Mutex((running: 0, most: 0))
-        func enter() { state.withLock { $0.running += 1; $0.most = max($0.most, $0.running) } }
+        func enter() {
+            state.withLock {
+                $0.running += 1
+                $0.most = max($0.most, $0.running)
+            }
+        }
         func leave() { state.withLock { $0.running -= 1 } }
         var most: Int { state.withLock { $0.most } }
     }

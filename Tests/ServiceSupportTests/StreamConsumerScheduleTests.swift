@@ -60,7 +60,11 @@ struct StreamConsumerScheduleTests {
     @Test func pausesDoubleWhileFailuresGoOnAndStartOverAfterASuccessfulRead() {
         var schedule = StreamConsumerSchedule(timing: timing)
         let pauses = (0..<7).map { _ in schedule.failed() }
-        #expect(pauses == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .seconds(2), .seconds(2)])
+        #expect(
+            pauses == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .milliseconds(1600), .seconds(2),
+                .seconds(2),
+            ])
         // A recovery that succeeds is not enough: the pause starts over only once reading works.
         schedule.completed(.recover, at: start)
         #expect(schedule.failed() == .seconds(2))

@@ -4,8 +4,8 @@ import RedisClient
 import ServiceLifecycle
 import ServiceSupport
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The consumer loop against a real, throwaway Redis, with a processor that records what it is
 /// given and acknowledges it (as the aggregator's and the archiver's do).

@@ -3,8 +3,8 @@ import Foundation
 import RedisClient
 import ServiceSupport
 import SupervisorKit
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -98,14 +98,16 @@ struct SupervisorIntegrationTests {
         defer { Task { await stack.shutdown() } }
         #expect(await stack.waitUntilReady())
         for (prefix, label) in [
-            ("analytics-gatew", "gateway"), ("analytics-aggre", "aggregator"), ("analytics-archi", "archiver"), ("analytics-wshub", "wshub-0"),
+            ("analytics-gatew", "gateway"), ("analytics-aggre", "aggregator"), ("analytics-archi", "archiver"),
+            ("analytics-wshub", "wshub-0"),
         ] {
             let victim = try #require(stack.worker(prefix))
             kill(victim.pid, SIGKILL)
-            #expect(await eventually(timeout: .seconds(20)) {
-                guard let replacement = stack.worker(prefix), replacement.pid != victim.pid else { return false }
-                return (try? await stack.admin.get("/healthz"))?.status == 200
-            }, "\(label) not replaced")
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    guard let replacement = stack.worker(prefix), replacement.pid != victim.pid else { return false }
+                    return (try? await stack.admin.get("/healthz"))?.status == 200
+                }, "\(label) not replaced")
         }
         // Serving again: an event goes through to PostgreSQL and the counters.
         #expect(try await stack.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#).status == 201)
@@ -124,7 +126,11 @@ struct SupervisorIntegrationTests {
         let stopped = ContinuousClock.now
         #expect(await eventually(timeout: .seconds(10)) { stack.worker("analytics-aggre").map { $0.pid != victim.pid } ?? false })
         #expect(ContinuousClock.now - stopped < .seconds(5), "replaced within the 3 s watchdog (plus a tick)")
-        #expect(await eventually { (try? await stack.metrics())?.contains(#"analytics_supervisor_worker_exits_total{worker="aggregator",reason="watchdog"} 1"#) == true })
+        #expect(
+            await eventually {
+                (try? await stack.metrics())?.contains(#"analytics_supervisor_worker_exits_total{worker="aggregator",reason="watchdog"} 1"#)
+                    == true
+            })
         #expect(await stack.waitUntilReady())
         // While a worker was not healthy, systemd got no watchdog ping for it: the pings resume after.
         #expect(await eventually(timeout: .seconds(6)) { stack.systemd.received.suffix(3).contains { $0["WATCHDOG"] == "1" } })
@@ -153,9 +159,10 @@ struct SupervisorIntegrationTests {
         let exits = try await stack.metrics()
         #expect(!exits.contains(#"{worker="archiver",reason="watchdog"} "#) || exits.contains(#"{worker="archiver",reason="watchdog"} 0"#))
         try await stack.postgres.start()
-        #expect(await eventually(timeout: .seconds(60)) {
-            (try? stack.postgres.psql("SELECT count(*) FROM analytics_events")) == String(accepted)
-        })
+        #expect(
+            await eventually(timeout: .seconds(60)) {
+                (try? stack.postgres.psql("SELECT count(*) FROM analytics_events")) == String(accepted)
+            })
     }
 
     /// A supervisor killed outright cannot stop its workers: they notice and drain by themselves,
@@ -206,7 +213,8 @@ struct SupervisorIntegrationTests {
                 for _ in 0..<4 {
                     group.addTask {
                         while !stop.value {
-                            if let answer = try? await stack.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#, timeout: .seconds(5)),
+                            if let answer = try? await stack.http.post(
+                                "/api/analytics/event", body: #"{"event_type":"click"}"#, timeout: .seconds(5)),
                                 answer.status == 201
                             {
                                 accepted.withLock { $0 += 1 }

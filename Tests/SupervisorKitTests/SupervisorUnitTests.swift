@@ -2,8 +2,8 @@ import AnalyticsCore
 import Foundation
 import ServiceSupport
 import SupervisorKit
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Supervisor: restart policy, worker plan, notify protocol")
 struct SupervisorUnitTests {
@@ -76,7 +76,9 @@ struct SupervisorUnitTests {
         #expect(socket.receiveAll().isEmpty)
         // No NOTIFY_SOCKET, no notifier; a watchdog meant for another process is not ours.
         #expect(SystemdNotifier(environment: [:]) == nil)
-        #expect(SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "10", "WATCHDOG_PID": "1"])?.watchdogPingInterval == nil)
+        #expect(
+            SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "10", "WATCHDOG_PID": "1"])?.watchdogPingInterval
+                == nil)
     }
 
     /// A worker waiting on a dependency keeps proving life, but only up to a bound.

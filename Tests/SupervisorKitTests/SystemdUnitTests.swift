@@ -1,8 +1,8 @@
 import AnalyticsCore
 import Foundation
 import SupervisorKit
-import Testing
 import TestSupport
+import Testing
 
 /// The unit files of `systemd/`, checked by systemd itself (`systemd-analyze verify`) and against the
 /// service's contract, the example environment file against the configuration table, and
@@ -71,7 +71,8 @@ struct SystemdUnitTests {
         let text = try String(contentsOf: template, encoding: .utf8)
         try text.replacingOccurrences(of: "WatchdogSec=30", with: "WatchdogSecs=30").write(to: template, atomically: true, encoding: .utf8)
         let (status, output) = try Self.run(
-            Self.systemdAnalyze, ["verify", "--man=no", "--recursive-errors=no", staged.appendingPathComponent("analytics-wshub@8081.service").path])
+            Self.systemdAnalyze,
+            ["verify", "--man=no", "--recursive-errors=no", staged.appendingPathComponent("analytics-wshub@8081.service").path])
         #expect(status != 0)
         #expect(output.contains("WatchdogSecs"), "\(output)")
     }
@@ -98,7 +99,10 @@ struct SystemdUnitTests {
         #expect(unit["Service", "LimitNOFILE"] == ["65536"])
         #expect(unit["Service", "MemoryDenyWriteExecute"] == ["yes"])
         #expect(unit["Service", "DynamicUser"].isEmpty)
-        #expect(unit["Unit", "After"].first?.split(separator: " ").sorted() == ["network-online.target", "postgresql.service", "redis-server.service"])
+        #expect(
+            unit["Unit", "After"].first?.split(separator: " ").sorted() == [
+                "network-online.target", "postgresql.service", "redis-server.service",
+            ])
         #expect(unit["Install", "WantedBy"] == ["multi-user.target"])
     }
 
@@ -170,7 +174,9 @@ struct SystemdUnitTests {
             }
             let (name, value) = (String(body[..<eq]), String(body[body.index(after: eq)...]))
             #expect(!value.hasPrefix(" ") && !name.hasSuffix(" "), "\(line)")
-            if commented { documented[name] = value } else {
+            if commented {
+                documented[name] = value
+            } else {
                 #expect(set[name] == nil, "\(name) set twice")
                 set[name] = value
             }
@@ -223,7 +229,8 @@ struct SystemdUnitTests {
         for unit in Self.unitFiles {
             #expect(
                 FileManager.default.contentsEqual(
-                    atPath: root.appendingPathComponent("etc/systemd/system/\(unit)").path, andPath: Self.unitDirectory.appendingPathComponent(unit).path),
+                    atPath: root.appendingPathComponent("etc/systemd/system/\(unit)").path,
+                    andPath: Self.unitDirectory.appendingPathComponent(unit).path),
                 "\(unit)")
         }
         #expect(
@@ -248,7 +255,9 @@ struct SystemdUnitTests {
         let (status, output) = try Self.run("/bin/bash", [script, "--dry-run", "--skip-build", "--bin-dir", bin])
         #expect(status == 0, "\(output)")
         #expect(output.contains("would run: install -m 0755 \(bin)/analytics-supervisor /usr/local/bin/analytics-supervisor"), "\(output)")
-        #expect(output.contains("would run: install -m 0644 \(Self.unitDirectory.path)/analytics.service /etc/systemd/system/analytics.service"))
+        #expect(
+            output.contains("would run: install -m 0644 \(Self.unitDirectory.path)/analytics.service /etc/systemd/system/analytics.service")
+        )
         #expect(output.contains("Dry run: nothing was changed"))
         #expect(Self.systemPaths.map { FileManager.default.fileExists(atPath: $0) } == before)
     }

@@ -60,7 +60,7 @@ extension FreePort {
         for attempt in 1... {
             do {
                 return try await start()
-            } catch where attempt < 5 && "\(error)".contains("Address already in use") {
+            } catch  where attempt < 5 && "\(error)".contains("Address already in use") {
                 port.withLock { $0 = next() }
             }
         }

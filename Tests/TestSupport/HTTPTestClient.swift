@@ -36,15 +36,21 @@ public struct HTTPTestClient: Sendable {
         try await send("GET", path, body: nil, headers: headers, timeout: timeout)
     }
 
-    public func post(_ path: String, body: String, headers: [(String, String)] = [], timeout: Duration = .seconds(10)) async throws -> Answer {
+    public func post(_ path: String, body: String, headers: [(String, String)] = [], timeout: Duration = .seconds(10)) async throws
+        -> Answer
+    {
         try await send("POST", path, body: Array(body.utf8), headers: [("Content-Type", "application/json")] + headers, timeout: timeout)
     }
 
-    public func post(_ path: String, bytes: [UInt8], headers: [(String, String)] = [], timeout: Duration = .seconds(10)) async throws -> Answer {
+    public func post(_ path: String, bytes: [UInt8], headers: [(String, String)] = [], timeout: Duration = .seconds(10)) async throws
+        -> Answer
+    {
         try await send("POST", path, body: bytes, headers: headers, timeout: timeout)
     }
 
-    public func send(_ method: String, _ path: String, body: [UInt8]?, headers: [(String, String)], timeout: Duration) async throws -> Answer {
+    public func send(_ method: String, _ path: String, body: [UInt8]?, headers: [(String, String)], timeout: Duration) async throws
+        -> Answer
+    {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = HTTPMethod(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }

@@ -279,7 +279,8 @@ public final class PostgresServer: Sendable {
         stderr: String? = nil, ownProcessGroup: Bool = false
     ) throws -> pid_t {
         var options = ProcessLauncher.Options(
-            standardOutput: stdout.map { .file($0, append: false) } ?? .null, standardError: stderr.map { .file($0, append: false) } ?? .null)
+            standardOutput: stdout.map { .file($0, append: false) } ?? .null,
+            standardError: stderr.map { .file($0, append: false) } ?? .null)
         options.standardInput = stdin
         options.newProcessGroup = ownProcessGroup
         do {

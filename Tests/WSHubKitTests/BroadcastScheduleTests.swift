@@ -166,7 +166,9 @@ extension BroadcastSchedule {
     /// The next step, whenever its cohorts last had a turn (no spacing, and later than any time a test
     /// made up).
     mutating func next(clients: Int) -> Step {
-        guard case .step(let step) = next(clients: clients, at: .now + .seconds(86_400), spacing: .zero) else { fatalError("no spacing, no wait") }
+        guard case .step(let step) = next(clients: clients, at: .now + .seconds(86_400), spacing: .zero) else {
+            fatalError("no spacing, no wait")
+        }
         return step
     }
 }

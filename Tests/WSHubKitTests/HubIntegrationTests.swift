@@ -2,8 +2,8 @@ import AnalyticsCore
 import Foundation
 import NIOCore
 import RedisClient
-import Testing
 import TestSupport
+import Testing
 import WSHubKit
 
 #if canImport(Glibc)
@@ -121,7 +121,10 @@ struct HubIntegrationTests {
         try await h.publish(events: [("done", start)])
         #expect(await eventually { clients.allSatisfy { $0.messages.contains { $0.text.contains(#""done""#) } } })
         for client in clients {
-            #expect(!client.messages.contains { $0.text.contains("secret-visitor") || $0.text.contains("visitor_id") || $0.text.contains("event_data") })
+            #expect(
+                !client.messages.contains {
+                    $0.text.contains("secret-visitor") || $0.text.contains("visitor_id") || $0.text.contains("event_data")
+                })
         }
     }
 
@@ -173,8 +176,9 @@ struct HubIntegrationTests {
         // compressed (RSV1) and inflates to the JSON every other client gets.
         let peer = try SilentWebSocketPeer(port: port, extensions: "permessage-deflate; client_max_window_bits", receiveBuffer: 1 << 20)
         #expect(peer.upgraded)
-        #expect(peer.responseHead.lowercased().contains(
-            "sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover"))
+        #expect(
+            peer.responseHead.lowercased().contains(
+                "sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover"))
         let plain = WebSocketTestClient(url: h.url(port))
         #expect(await eventually { !plain.messages(ofType: "initial_stats").isEmpty })
         let start = EpochClock.milliseconds()
@@ -218,7 +222,10 @@ struct HubIntegrationTests {
                 }
             }
         }
-        #expect(await eventually(timeout: .seconds(15)) { (try? await h.metrics(port))?.contains(#"analytics_wshub_clients_dropped_total{reason="slow"} 1"#) == true })
+        #expect(
+            await eventually(timeout: .seconds(15)) {
+                (try? await h.metrics(port))?.contains(#"analytics_wshub_clients_dropped_total{reason="slow"} 1"#) == true
+            })
         #expect(await eventually(timeout: .seconds(5)) { stalled.closedByServer })
         // The healthy client was not held back.
         #expect(!healthy.isClosed)

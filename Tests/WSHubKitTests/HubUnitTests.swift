@@ -11,12 +11,15 @@ import WSHubKit
 struct HubUnitTests {
     @Test func messagesAreEncodedAsDocumented() {
         let stats = Array(#"{"current_visitors":2,"unique_today":5,"timestamp":1}"#.utf8)
-        #expect(String(buffer: HubMessages.initialStats(stats)) == #"{"type":"initial_stats","data":{"current_visitors":2,"unique_today":5,"timestamp":1}}"#)
+        #expect(
+            String(buffer: HubMessages.initialStats(stats))
+                == #"{"type":"initial_stats","data":{"current_visitors":2,"unique_today":5,"timestamp":1}}"#)
         #expect(String(buffer: HubMessages.heartbeat(stats)).hasPrefix(#"{"type":"heartbeat","data":{"#))
         let one = ArraySlice(Array(#"{"event_type":"click","timestamp":5}"#.utf8))
         #expect(String(buffer: HubMessages.events([one])!) == #"{"type":"event","data":{"event_type":"click","timestamp":5}}"#)
-        #expect(String(buffer: HubMessages.events([one, one])!)
-            == #"{"type":"events","data":[{"event_type":"click","timestamp":5},{"event_type":"click","timestamp":5}]}"#)
+        #expect(
+            String(buffer: HubMessages.events([one, one])!)
+                == #"{"type":"events","data":[{"event_type":"click","timestamp":5},{"event_type":"click","timestamp":5}]}"#)
         #expect(HubMessages.events([]) == nil)
     }
 
@@ -25,9 +28,10 @@ struct HubUnitTests {
             #"{"type":"batch","events":[{"event_type":"click","timestamp":1,"page":"/a"},{"event_type":"x","visitor_id":"v","timestamp":2},{"event_type":"cv_theme_view","timestamp":3,"theme":"t"},{"timestamp":4},"junk",{"event_type":"y","event_data":{"secret":1}}],"stats":{"current_visitors":1,"unique_today":1,"timestamp":9}}"#
                 .utf8)
         let update = try #require(HubMessages.update(payload))
-        #expect(update.events.map { String(decoding: $0, as: UTF8.self) } == [
-            #"{"event_type":"click","timestamp":1,"page":"/a"}"#, #"{"event_type":"cv_theme_view","timestamp":3,"theme":"t"}"#,
-        ])
+        #expect(
+            update.events.map { String(decoding: $0, as: UTF8.self) } == [
+                #"{"event_type":"click","timestamp":1,"page":"/a"}"#, #"{"event_type":"cv_theme_view","timestamp":3,"theme":"t"}"#,
+            ])
         #expect(update.stats.map { String(decoding: $0, as: UTF8.self) } == #"{"current_visitors":1,"unique_today":1,"timestamp":9}"#)
         #expect(HubMessages.update(Array(#"{"type":"other"}"#.utf8)) == nil)
         #expect(HubMessages.update(Array("not json".utf8)) == nil)

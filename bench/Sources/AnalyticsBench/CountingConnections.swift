@@ -131,13 +131,17 @@ final class CountingConnections: Sendable {
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let connected = target.address.withSockAddr { address, length in Glibc.connect(fd, address, socklen_t(length)) }
-        guard connected == 0 else { return errno == EAGAIN || errno == EINPROGRESS ? "Connect timeout (10 s)" : String(cString: strerror(errno)) }
+        guard connected == 0 else {
+            return errno == EAGAIN || errno == EINPROGRESS ? "Connect timeout (10 s)" : String(cString: strerror(errno))
+        }
         guard send(target.request.readableBytesView, on: fd) else { return "handshake: \(String(cString: strerror(errno)))" }
         var answer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { return n == 0 ? "closed during the handshake" : errno == EAGAIN ? "handshake timeout" : String(cString: strerror(errno)) }
+            guard n > 0 else {
+                return n == 0 ? "closed during the handshake" : errno == EAGAIN ? "handshake timeout" : String(cString: strerror(errno))
+            }
             let before = answer.count
             answer += chunk[..<n]
             switch UpgradeAnswer.read(answer, searchingFrom: before) {
@@ -180,7 +184,9 @@ final class CountingConnections: Sendable {
                     guard let connection = state.open[fd] else { continue }
                     let n = buffer.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
                     if n > 0 {
-                        buffer.withUnsafeBytes { consume(UnsafeRawBufferPointer(rebasing: $0[..<n]), on: connection, at: now, state: state) }
+                        buffer.withUnsafeBytes {
+                            consume(UnsafeRawBufferPointer(rebasing: $0[..<n]), on: connection, at: now, state: state)
+                        }
                     } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
                         end(connection, at: now, state: &state)
                     }

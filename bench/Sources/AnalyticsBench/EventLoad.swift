@@ -40,7 +40,8 @@ struct EventLoad: AsyncParsableCommand {
                 while next < stopAt {
                     Thread.sleep(forTimeInterval: max(0, seconds(next - ContinuousClock.now)))
                     i += connections
-                    let body = #"{"event_type":"click","event_data":{"button":"cta","n":\#(i)},"page_url":"https://example.test/page/\#(i % 50)?q=1"}"#
+                    let body =
+                        #"{"event_type":"click","event_data":{"button":"cta","n":\#(i)},"page_url":"https://example.test/page/\#(i % 50)?q=1"}"#
                     let sent = ContinuousClock.now
                     if connection == nil { connection = HTTPConnection(target) }
                     if let status = connection?.post(path: "/api/analytics/event", json: body) {
@@ -69,10 +70,12 @@ struct EventLoad: AsyncParsableCommand {
         let results = total.withLock { $0 }
         let latencies = results.latencies.sorted()
         func pct(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        print(String(
-            format: "load: %d events/s requested for %d s over %d connections: %d accepted (%.0f/s), %d other status, %d failed; answer p50 %.2f ms, p99 %.2f ms",
-            rate, duration, connections, results.accepted, Double(results.accepted) / elapsed, results.refused, results.failed,
-            pct(0.5), pct(0.99)) + (results.behind > 0 ? " (fell more than 1 s behind \(results.behind) times)" : ""))
+        print(
+            String(
+                format:
+                    "load: %d events/s requested for %d s over %d connections: %d accepted (%.0f/s), %d other status, %d failed; answer p50 %.2f ms, p99 %.2f ms",
+                rate, duration, connections, results.accepted, Double(results.accepted) / elapsed, results.refused, results.failed,
+                pct(0.5), pct(0.99)) + (results.behind > 0 ? " (fell more than 1 s behind \(results.behind) times)" : ""))
         print("accepted=\(results.accepted)")
     }
 

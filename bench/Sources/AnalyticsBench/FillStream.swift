@@ -32,7 +32,11 @@ struct FillStream: AsyncParsableCommand {
                         case 0: ("cv_theme_view", #"{"theme":"theme-\#(k % 7)"}"#)
                         case 1: ("letter_generated", #"{"type":"motivation"}"#)
                         case 2...9: ("click", #"{"button":"cta","n":\#(k % 100)}"#)
-                        default: ("pageview", #"{"path":"/page/\#(k % 50)","method":"GET","user_agent":"Mozilla/5.0 (X11; Linux x86_64) bench"}"#)
+                        default:
+                            (
+                                "pageview",
+                                #"{"path":"/page/\#(k % 50)","method":"GET","user_agent":"Mozilla/5.0 (X11; Linux x86_64) bench"}"#
+                            )
                         }
                     let event = AnalyticsEvent(
                         id: ids.next(nowMilliseconds: now), visitorID: visitorIDs[k % visitorIDs.count], eventType: type,

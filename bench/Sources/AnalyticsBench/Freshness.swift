@@ -56,12 +56,14 @@ struct Freshness: AsyncParsableCommand {
             latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
         let sent = loadCounts.created + loadCounts.other
-        print(String(
-            format: "load: %d events/s requested, %.0f events/s sent, %d non-201",
-            rate, Double(sent) / Double(duration - 0), loadCounts.other))
-        print(String(
-            format: "freshness over %d probes: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (%d probe failures)",
-            latencies.count, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last ?? .nan, probeFailures))
+        print(
+            String(
+                format: "load: %d events/s requested, %.0f events/s sent, %d non-201",
+                rate, Double(sent) / Double(duration - 0), loadCounts.other))
+        print(
+            String(
+                format: "freshness over %d probes: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (%d probe failures)",
+                latencies.count, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last ?? .nan, probeFailures))
     }
 
     final class LoadTally: @unchecked Sendable {
@@ -74,8 +76,16 @@ struct Freshness: AsyncParsableCommand {
             if status == 201 { _created += 1 } else { _other += 1 }
             lock.unlock()
         }
-        var created: Int { lock.lock(); defer { lock.unlock() }; return _created }
-        var other: Int { lock.lock(); defer { lock.unlock() }; return _other }
+        var created: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return _created
+        }
+        var other: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return _other
+        }
     }
 
     /// Each connection sends its share of `rate` on a fixed schedule (open loop: a slow answer does

@@ -61,13 +61,17 @@ struct HubMessageParser {
         i += 1
         if role == .element { result.elementCount += 1 }
         whitespace()
-        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return }
+        if i < b.count, b[i] == UInt8(ascii: "}") {
+            i += 1
+            return
+        }
         while true {
             whitespace()
             let raw = try scanString()
             let key: Key = raw.plain ? Key(bytes: UnsafeBufferPointer(rebasing: b[raw.range])) : Key(string: try decode(raw))
             if key.isForbidden, result.forbiddenKeys.count < 5 {
-                result.forbiddenKeys.append(raw.plain ? String(decoding: UnsafeBufferPointer(rebasing: b[raw.range]), as: UTF8.self) : try decode(raw))
+                result.forbiddenKeys.append(
+                    raw.plain ? String(decoding: UnsafeBufferPointer(rebasing: b[raw.range]), as: UTF8.self) : try decode(raw))
             }
             whitespace()
             guard i < b.count, b[i] == UInt8(ascii: ":") else { throw SyntaxError() }
@@ -88,7 +92,10 @@ struct HubMessageParser {
             }
             whitespace()
             guard i < b.count else { throw SyntaxError() }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
             guard b[i] == UInt8(ascii: "}") else { throw SyntaxError() }
             i += 1
             return
@@ -135,13 +142,19 @@ struct HubMessageParser {
     private mutating func array(_ role: Role, depth: Int) throws {
         i += 1
         whitespace()
-        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return }
+        if i < b.count, b[i] == UInt8(ascii: "]") {
+            i += 1
+            return
+        }
         while true {
             whitespace()
             try value(role == .data ? .element : .other, depth: depth)
             whitespace()
             guard i < b.count else { throw SyntaxError() }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
             guard b[i] == UInt8(ascii: "]") else { throw SyntaxError() }
             i += 1
             return
@@ -156,7 +169,12 @@ struct HubMessageParser {
         var plain = true
         while i < b.count, b[i] != UInt8(ascii: "\"") {
             if b[i] < 0x20 { throw SyntaxError() }
-            if b[i] == UInt8(ascii: "\\") { plain = false; i += 2 } else { i += 1 }
+            if b[i] == UInt8(ascii: "\\") {
+                plain = false
+                i += 2
+            } else {
+                i += 1
+            }
         }
         guard i < b.count else { throw SyntaxError() }
         i += 1
@@ -167,8 +185,9 @@ struct HubMessageParser {
     private func decode(_ s: (range: Range<Int>, plain: Bool)) throws -> String {
         let raw = UnsafeBufferPointer(rebasing: b[s.range])
         if s.plain { return String(decoding: raw, as: UTF8.self) }
-        guard let decoded = try? JSONSerialization.jsonObject(
-            with: Data([UInt8(ascii: "\"")] + Array(raw) + [UInt8(ascii: "\"")]), options: [.fragmentsAllowed]) as? String
+        guard
+            let decoded = try? JSONSerialization.jsonObject(
+                with: Data([UInt8(ascii: "\"")] + Array(raw) + [UInt8(ascii: "\"")]), options: [.fragmentsAllowed]) as? String
         else { throw SyntaxError() }
         return decoded
     }

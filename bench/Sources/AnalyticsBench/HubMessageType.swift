@@ -29,7 +29,7 @@ enum HubMessageType: Int, CaseIterable, Sendable {
     init(prefix: [UInt8]) {
         let head = Array(#"{"type":""#.utf8)
         guard prefix.count > head.count, prefix.starts(with: head),
-              let end = prefix[head.count...].firstIndex(of: UInt8(ascii: "\""))
+            let end = prefix[head.count...].firstIndex(of: UInt8(ascii: "\""))
         else {
             self = .other
             return

@@ -25,7 +25,7 @@ enum KernelTCPTable {
                 defer { start = end + 1 }
                 // "%4d: %08X:%04X %08X:%04X %02X %08X:%08X …": columns counted from the first colon.
                 guard let colon = bytes[start..<end].firstIndex(of: UInt8(ascii: ":")), colon + 41 <= end,
-                      hex(bytes, colon + 11, 4) == serverPort, let remotePort = hex(bytes, colon + 25, 4), clientPorts.contains(remotePort)
+                    hex(bytes, colon + 11, 4) == serverPort, let remotePort = hex(bytes, colon + 25, 4), clientPorts.contains(remotePort)
                 else { continue }
                 let fields = bytes[start..<end].split(separator: UInt8(ascii: " "))
                 guard fields.count >= 10 else { continue }

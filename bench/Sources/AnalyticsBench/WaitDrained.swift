@@ -1,5 +1,4 @@
 import AnalyticsCore
-import AnalyticsCore
 import ArgumentParser
 import RedisClient
 
@@ -23,7 +22,10 @@ struct WaitDrained: AsyncParsableCommand {
                 let flat = g.array ?? []
                 var fields: [String: RedisValue] = [:]
                 var i = 0
-                while i + 1 < flat.count { fields[flat[i].string ?? ""] = flat[i + 1]; i += 2 }
+                while i + 1 < flat.count {
+                    fields[flat[i].string ?? ""] = flat[i + 1]
+                    i += 2
+                }
                 guard fields["name"]?.string == group else { continue }
                 read = fields["entries-read"]?.int ?? 0
                 pending = fields["pending"]?.int ?? -1
@@ -32,8 +34,10 @@ struct WaitDrained: AsyncParsableCommand {
             if read >= count && pending == 0 {
                 let total = ContinuousClock.now - start
                 let active = ContinuousClock.now - (firstSeen ?? start)
-                print("group \(group) consumed \(count) entries in \(format(total)) from start "
-                    + "(\(Int(Double(count) / seconds(total))) events/s; \(Int(Double(count) / seconds(active))) events/s once reading)")
+                print(
+                    "group \(group) consumed \(count) entries in \(format(total)) from start "
+                        + "(\(Int(Double(count) / seconds(total))) events/s; \(Int(Double(count) / seconds(active))) events/s once reading)"
+                )
                 await client.shutdown()
                 return
             }

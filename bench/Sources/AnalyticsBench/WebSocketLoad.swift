@@ -37,7 +37,8 @@ struct WebSocketLoad: AsyncParsableCommand {
     var refresh = true
     @Flag(inversion: .prefixedNo, help: "Offer permessage-deflate in the handshake, as browsers do")
     var deflate = true
-    @Flag(inversion: .prefixedNo, help: "Counting connections on a thread and an epoll set of their own instead of NIO (CountingConnections)")
+    @Flag(
+        inversion: .prefixedNo, help: "Counting connections on a thread and an epoll set of their own instead of NIO (CountingConnections)")
     var rawCounting = true
 
     func validate() throws {
@@ -48,7 +49,8 @@ struct WebSocketLoad: AsyncParsableCommand {
 
     func run() async throws {
         let target = try WebSocketTarget(url: url, origin: origin, deflate: deflate)
-        let group: any EventLoopGroup = threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
+        let group: any EventLoopGroup =
+            threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         let sampledCount = min(sampled, clients)
         let stride = sampledCount > 0 ? max(1, clients / sampledCount) : Int.max
         func role(_ i: Int) -> WebSocketLoadConnection.Role {
@@ -88,9 +90,12 @@ struct WebSocketLoad: AsyncParsableCommand {
         let established = atReady.filter { $0.established }.count
         let rampSeconds = seconds(rampEnd - rampStart)
         // Written at once (stdout is buffered when redirected): scripts wait for this line.
-        FileHandle.standardOutput.write(Data(String(
-            format: "ready: %d of %d connections established in %.2f s (%.0f connections/s)\n",
-            established, total, rampSeconds, Double(established) / max(rampSeconds, 0.001)).utf8))
+        FileHandle.standardOutput.write(
+            Data(
+                String(
+                    format: "ready: %d of %d connections established in %.2f s (%.0f connections/s)\n",
+                    established, total, rampSeconds, Double(established) / max(rampSeconds, 0.001)
+                ).utf8))
         if let readyFile { FileManager.default.createFile(atPath: readyFile, contents: Data("\(established)\n".utf8)) }
 
         // Hold: watch the stalled connections' TCP state; print progress.
@@ -103,8 +108,11 @@ struct WebSocketLoad: AsyncParsableCommand {
         // gives up on a client closes its socket, which stays orphaned (inode 0) in FIN_WAIT1 behind
         // the unsent backlog while this end still looks established.
         var hubSide: [Int: HubSocketEnd] = [:]
-        let stalledPorts = stalled.isEmpty ? [:] : Dictionary(
-            (await snapshot(stalled)).compactMap { s in s.localPort.map { ($0, s.index) } }, uniquingKeysWith: { a, _ in a })
+        let stalledPorts =
+            stalled.isEmpty
+            ? [:]
+            : Dictionary(
+                (await snapshot(stalled)).compactMap { s in s.localPort.map { ($0, s.index) } }, uniquingKeysWith: { a, _ in a })
         var tick = 0
         while ContinuousClock.now < holdEnd {
             try await Task.sleep(for: .milliseconds(250))
@@ -118,7 +126,8 @@ struct WebSocketLoad: AsyncParsableCommand {
                     if let entry, entry.state == 1, entry.inode != 0 { continue }  // established, owned by the hub
                     hubSide[index] = HubSocketEnd(
                         at: now,
-                        what: entry.map { "\($0.inode == 0 ? "closed, orphaned" : "open") in \(KernelTCPTable.stateName($0.state))" } ?? "gone",
+                        what: entry.map { "\($0.inode == 0 ? "closed, orphaned" : "open") in \(KernelTCPTable.stateName($0.state))" }
+                            ?? "gone",
                         unsent: entry?.sendQueue ?? 0)
                 }
             }
@@ -128,8 +137,10 @@ struct WebSocketLoad: AsyncParsableCommand {
                 let messages = now.reduce(0) { $0 + $1.messages } - previous.reduce(0) { $0 + $1.messages }
                 let bytes = now.reduce(0) { $0 + $1.payloadBytes } - previous.reduce(0) { $0 + $1.payloadBytes }
                 let open = now.filter { $0.established && $0.closedAt == nil }.count
-                log(String(format: "t=%.0f s: %d open, %.0f messages/s, %.1f MB/s received in all",
-                           seconds(ContinuousClock.now - holdStart), open, Double(messages) / dt, Double(bytes) / dt / 1e6))
+                log(
+                    String(
+                        format: "t=%.0f s: %d open, %.0f messages/s, %.1f MB/s received in all",
+                        seconds(ContinuousClock.now - holdStart), open, Double(messages) / dt, Double(bytes) / dt / 1e6))
                 previous = now
                 previousAt = .now
             }

@@ -30,7 +30,9 @@ final class WebSocketLoadConnection: @unchecked Sendable {
     }
 
     /// Connects and upgrades; the future succeeds (with this connection) whether or not that worked.
-    static func open(index: Int, role: Role, target: WebSocketTarget, on loop: any EventLoop, refresh: Bool) -> EventLoopFuture<WebSocketLoadConnection> {
+    static func open(index: Int, role: Role, target: WebSocketTarget, on loop: any EventLoop, refresh: Bool) -> EventLoopFuture<
+        WebSocketLoadConnection
+    > {
         let conn = WebSocketLoadConnection(index: index, role: role, loop: loop)
         let upgraded = loop.makePromise(of: Void.self)
         let connected = ClientBootstrap(group: loop)
@@ -67,7 +69,7 @@ final class WebSocketLoadConnection: @unchecked Sendable {
         guard role == .stalled else { return }
         let future: EventLoopFuture<UInt8?> = loop.flatSubmit {
             guard self.state.established, self.state.stallEndSeen == nil, !self.state.resumed,
-                  let provider = self.channel as? any SocketOptionProvider
+                let provider = self.channel as? any SocketOptionProvider
             else { return self.loop.makeSucceededFuture(nil) }
             return provider.getTCPInfo().map { Optional($0.tcpi_state) }.recover { _ in nil }
         }

@@ -128,7 +128,8 @@ final class WebSocketLoadHandler: ChannelInboundHandler {
         buffer.withUnsafeReadableBytes { bytes in
             frames.consume(bytes) { item in
                 switch item {
-                case .message(let opcode, let compressed, let bytes): messageEnded(context: context, opcode: opcode, compressed: compressed, bytes: bytes)
+                case .message(let opcode, let compressed, let bytes):
+                    messageEnded(context: context, opcode: opcode, compressed: compressed, bytes: bytes)
                 case .control(let opcode, let payload): handleControl(context: context, opcode: opcode, payload: payload)
                 }
             }
@@ -142,7 +143,8 @@ final class WebSocketLoadHandler: ChannelInboundHandler {
         switch opcode {
         case 0x9:  // ping
             conn.state.pings += 1
-            context.writeAndFlush(wrapOutboundOut(Self.frame(opcode: 0xA, payload: payload, allocator: context.channel.allocator)), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(Self.frame(opcode: 0xA, payload: payload, allocator: context.channel.allocator)), promise: nil)
         case 0x8:  // close
             conn.state.closeCode = payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : 1005
             if !conn.closingByClient {
@@ -170,7 +172,9 @@ final class WebSocketLoadHandler: ChannelInboundHandler {
             return
         }
         conn.state.messages += 1
-        if sampledMessage(context: context, opcode: opcode, compressed: compressed, message: bytes) { conn.state.eventMessage(at: readMono) }
+        if sampledMessage(context: context, opcode: opcode, compressed: compressed, message: bytes) {
+            conn.state.eventMessage(at: readMono)
+        }
     }
 
     /// Full parse of a sampled connection's message; true if it carried events.
@@ -198,7 +202,9 @@ final class WebSocketLoadHandler: ChannelInboundHandler {
             let lat = ts.map { Double(readWall) / 1000 - $0 }
             conn.trace!.append(
                 String(format: "%.3f ", Double(readMono - conn.state.connectedAt) / 1e9) + type.name
-                    + String(format: " events=%d bytes=%d latency_ms_min=%.1f max=%.1f", ts.count, message.count, lat.min() ?? .nan, lat.max() ?? .nan))
+                    + String(
+                        format: " events=%d bytes=%d latency_ms_min=%.1f max=%.1f", ts.count, message.count, lat.min() ?? .nan,
+                        lat.max() ?? .nan))
         }
         conn.state.byType[type.rawValue] += 1
         if conn.state.firstType == nil { conn.state.firstType = type }
@@ -228,7 +234,8 @@ final class WebSocketLoadHandler: ChannelInboundHandler {
             if refresh, !conn.state.refreshSent {
                 conn.state.refreshSent = true
                 let payload = Array(#"{"type":"refresh_stats"}"#.utf8)
-                context.writeAndFlush(wrapOutboundOut(Self.frame(opcode: 0x1, payload: payload, allocator: context.channel.allocator)), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(Self.frame(opcode: 0x1, payload: payload, allocator: context.channel.allocator)), promise: nil)
             }
             return false
         default:
