@@ -46,6 +46,8 @@ start_service archiver ANALYTICS_DATABASE_URL="$DATABASE_URL" ANALYTICS_ADMIN_PO
   ANALYTICS_ARCHIVE_DIR="$WORK/archive"
 drain=$("$BIN/analytics-bench" wait-drained --redis-url "$REDIS_URL" --group archiver --count "$COUNT" --timeout 900)
 echo "archiver: $drain"
+# CPU time is steadier than throughput on a shared machine: it shows whether the archiver changed.
+echo "cpu seconds: archiver $(cpu_seconds "$LAST_PID")"
 if [ "${PROFILE:-0}" = 1 ]; then
   echo "== PostgreSQL statements by total time during the drain (ms, calls, statement)"
   "${PSQL[@]}" -F ' | ' -c "SELECT round(total_exec_time), calls, left(regexp_replace(query, '\s+', ' ', 'g'), 110)

@@ -31,7 +31,7 @@ public final class StreamConsumer: Service, Sendable {
         /// After the first entries of a read, how long to keep reading for more, up to the batch
         /// size; nil: one read is one batch.
         public var gathering: Duration?
-        /// A batch smaller than `fewerThan` makes the next read wait `linger`: a trickle of events
+        /// A batch smaller than `fewerThan` is finished, then the next read waits `linger`: a trickle of events
         /// is then handled a few at a time rather than one by one.
         public var trickle: (fewerThan: Int, linger: Duration)?
         /// The status sent with `READY=1` once the loop first reads.
@@ -120,6 +120,9 @@ public final class StreamConsumer: Service, Sendable {
                         try await batches.add { try await self.processor.process(batch) }
                     }
                     if let trickle = settings.trickle, !batch.isEmpty, batch.count < trickle.fewerThan {
+                        // No read ahead in a trickle: the pause starts once the batch is done, so
+                        // the next batch gathers what arrived meanwhile.
+                        try await batches.finish()
                         try? await Task.sleep(for: trickle.linger)
                     }
                     liveness.ready(status: settings.readyStatus)
