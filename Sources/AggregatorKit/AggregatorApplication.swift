@@ -40,6 +40,9 @@ public struct AggregatorApplication: ServiceApplication {
         self.consumer = consumer
         let admin = AdminServer.make(configuration, registry: registry, logger: logger) { consumer.liveness.problem() }
         services = [stream.reader, stream.writer, admin, consumer, consumer.liveness.stoppingAnnouncer]
-        startMetadata = ["consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)"]
+        startMetadata = [
+            "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
+            "redis": "\(configuration.redis.redacted)",
+        ]
     }
 }
