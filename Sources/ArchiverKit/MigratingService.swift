@@ -19,7 +19,7 @@ struct MigratingService: Service {
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
         while true {
             do {
-                try await liveness.whileWaiting { try await migrator.migrateUp() }
+                _ = try await liveness.whileWaiting { try await migrator.migrateUp() }
                 break
             } catch let error as PSQLError where error.serverInfo != nil {
                 throw error

@@ -49,7 +49,7 @@ public enum AdminServer {
             metricsResponse(registry)
         }
         router.get("/healthz") { _, _ in
-            await healthResponse(await health())
+            healthResponse(await health())
         }
     }
 
