@@ -93,6 +93,7 @@ let package = Package(
             name: "GatewayKit",
             dependencies: [
                 "AnalyticsCore",
+                "CZlib",
                 "RedisClient",
                 "ServiceSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -147,6 +148,7 @@ let package = Package(
                 "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

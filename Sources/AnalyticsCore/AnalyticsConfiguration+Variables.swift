@@ -87,21 +87,14 @@ extension AnalyticsConfiguration {
         Variable(
             "ANALYTICS_WS_MAX_CONNECTIONS", \.wsMaxConnections, "most WebSocket clients one hub serves at once",
             parse: integer(1...1_000_000)),
-        Variable("ANALYTICS_WS_ALLOWED_ORIGINS", \.wsAllowedOrigins, "comma-separated origins allowed to open a WebSocket; empty: any") {
-            v throws(InvalidValue) in
-            var origins: [String] = []
-            for item in v.split(separator: ",") {
-                let origin = item.trimmed(of: " \t")
-                guard !origin.isEmpty else { continue }
-                let scheme = ["https://", "http://"].first { origin.hasPrefix($0) }
-                let host = scheme.map { origin.dropFirst($0.count) } ?? ""
-                guard !host.isEmpty, !host.contains("/") else {
-                    throw InvalidValue(expected: "origins like https://site.example ('\(origin)' is not one)")
-                }
-                origins.append(origin.lowercased())
-            }
-            return origins
-        },
+        Variable(
+            "ANALYTICS_ALLOWED_ORIGINS", \.allowedOrigins,
+            "* or comma-separated web origins that may send events and open the WebSocket (CORS); others get 403"
+        ) { v throws(InvalidValue) in try OriginPolicy(parsing: v) },
+        Variable(
+            "ANALYTICS_WS_ALLOWED_ORIGINS", \.wsAllowedOrigins,
+            "* or comma-separated origins allowed to open a WebSocket; empty: those of ANALYTICS_ALLOWED_ORIGINS"
+        ) { v throws(InvalidValue) in v.trimmed(of: " \t").isEmpty ? nil : try OriginPolicy(parsing: v) },
         Variable("ANALYTICS_WSHUB_REPLICAS", \.wshubReplicas, "WSHub processes the supervisor runs", parse: integer(1...64)),
         Variable(
             "ANALYTICS_ADMIN_PORT", \.adminPort, "/metrics and /healthz of a process without an HTTP listener of its own", parse: port),

@@ -69,8 +69,10 @@ public struct AnalyticsConfiguration: Sendable {
     public var wsCohortClients = 1000
     /// Most WebSocket clients one hub serves at once.
     public var wsMaxConnections = 20_000
-    /// Origins allowed to open a WebSocket (`https://site.example`); empty: any.
-    public var wsAllowedOrigins: [String] = []
+    /// Web origins that may send events and open the live WebSocket (CORS).
+    public var allowedOrigins = OriginPolicy.any
+    /// Origins allowed to open a WebSocket, when they differ from `allowedOrigins` (nil: the same).
+    public var wsAllowedOrigins: OriginPolicy?
     /// Where the archiver finds `migrations/` (nil: beside the executable or in the checkout).
     public var migrationsDirectory: String?
 

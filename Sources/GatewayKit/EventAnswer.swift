@@ -16,6 +16,9 @@ public struct EventAnswer: Sendable {
     /// The whole `Set-Cookie` value giving the visitor its id, when the request had no valid cookie
     /// and cookies are on.
     public var setCookie: String?
+    /// The `Access-Control-Allow-Origin` value for a browser on another origin, and whether it
+    /// echoes the request's origin (then `Vary: Origin` goes with it).
+    public var allowOrigin: (value: String, variesByOrigin: Bool)?
 
     init(status: HTTPResponse.Status, json: JSONText, retryAfter: Int? = nil, setCookie: String? = nil) {
         self.status = status
@@ -37,6 +40,10 @@ public struct EventAnswer: Sendable {
         var fields = JSONResponse.headerFields
         if let retryAfter { fields[.retryAfter] = String(retryAfter) }
         if let setCookie { fields[.setCookie] = setCookie }
+        if let allowOrigin {
+            fields[.accessControlAllowOrigin] = allowOrigin.value
+            if allowOrigin.variesByOrigin { fields[.vary] = "Origin" }
+        }
         return fields
     }
 }

@@ -18,6 +18,12 @@ public struct EventIngest: Sendable {
     let limiter: ClientRateLimiter
     let metrics: GatewayMetrics
     let ids: UUIDv7Generator
+    /// The web origins that may send events (`ANALYTICS_ALLOWED_ORIGINS`).
+    public let origins: OriginPolicy
+
+    /// The rules checked on a request's head, before its body is read (labels of
+    /// `analytics_gateway_events_rejected_total`).
+    public static let requestRuleNames = ["origin", "content_type"]
 
     /// - Parameters:
     ///   - publisher: puts accepted events on the stream.
@@ -26,10 +32,12 @@ public struct EventIngest: Sendable {
     ///   - limiter: the per-client rate limit.
     ///   - metrics: counts accepted, refused and failed events.
     ///   - ids: gives each event its time-ordered UUIDv7 id.
+    ///   - origins: the web origins that may send events; the others get 403.
     public init(
         publisher: EventPublisher, visitors: VisitorIdentifier, addresses: ClientAddressResolver, limiter: ClientRateLimiter,
-        metrics: GatewayMetrics, ids: UUIDv7Generator = UUIDv7Generator()
+        metrics: GatewayMetrics, ids: UUIDv7Generator = UUIDv7Generator(), origins: OriginPolicy = .any
     ) {
+        self.origins = origins
         self.publisher = publisher
         self.visitors = visitors
         self.addresses = addresses
@@ -53,6 +61,54 @@ public struct EventIngest: Sendable {
         try await visitors.identify(
             cookieHeader: request.headers[.cookie], clientAddress: clientAddress(request: request, context: context),
             userAgent: request.headers[.userAgent] ?? "", nowMilliseconds: nowMilliseconds)
+    }
+
+    /// The answer to an event request refused on its head alone, before its body is read: an
+    /// `Origin` not allowed (403), a body that is neither JSON, plain text (what `sendBeacon` sends)
+    /// nor untyped (415). Nil: read the body.
+    public func refusal(head fields: HTTPFields) -> EventAnswer? {
+        if !origins.allows(fields[.origin]) {
+            metrics.recordRejected(rule: "origin")
+            return .error("origin: \(fields[.origin] ?? "") may not send events here", status: .forbidden)
+        }
+        if let type = fields[.contentType], !Self.acceptsBody(ofType: type) {
+            metrics.recordRejected(rule: "content_type")
+            var answer = EventAnswer.error(
+                "content type: send the event as application/json or text/plain", status: .unsupportedMediaType)
+            answer.allowOrigin = origins.allowOriginHeader(for: fields[.origin])
+            return answer
+        }
+        return nil
+    }
+
+    /// `application/json` or `text/plain`, whatever their parameters (`; charset=UTF-8`).
+    static func acceptsBody(ofType contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmed(of: " \t").lowercased() } ?? ""
+        return mediaType == "application/json" || mediaType == "text/plain"
+    }
+
+    /// A request a browser made for a page of another site (the tracker on a site's pages, the
+    /// gateway on its own host): a cookie set in the answer would be a third-party cookie, which
+    /// browsers drop or keep apart, so none is set and the visitor gets the cookieless id.
+    /// Browsers say so in `Sec-Fetch-Site`; without it, an `Origin` whose host is not the
+    /// request's host is taken as another site.
+    /// - Parameter authority: the request's `Host`.
+    static func isCrossSite(_ fields: HTTPFields, authority: String?) -> Bool {
+        if let site = fields[.secFetchSite] { return site.lowercased() == "cross-site" }
+        guard let origin = fields[.origin], let authority else { return false }
+        return originHost(origin) != hostWithoutPort(authority)
+    }
+
+    private static func originHost(_ origin: String) -> Substring {
+        let parts = origin.split(separator: "/", omittingEmptySubsequences: true)
+        // `https://host:port` splits into `https:` and `host:port`.
+        return hostWithoutPort(parts.count >= 2 ? parts[1] : origin[...])
+    }
+
+    private static func hostWithoutPort(_ authority: some StringProtocol) -> Substring {
+        let text = Substring(authority.lowercased())
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") { return text[...close] }
+        return text.split(separator: ":", maxSplits: 1).first ?? text
     }
 
     /// Decides on one event POST. `answer` is called exactly once: at once for a refusal, from the
@@ -82,18 +138,20 @@ public struct EventIngest: Sendable {
 
         let now = EpochClock.milliseconds()
         let cookie = fields[.cookie]
+        let allowOrigin = origins.allowOriginHeader(for: fields[.origin])
+        let mayKeepCookie = !Self.isCrossSite(fields, authority: submission.authority)
         let userAgent = fields[.userAgent] ?? ""
         if let identity = visitors.identifyWithoutWaiting(
             cookieHeader: cookie, clientAddress: client, userAgent: userAgent, nowMilliseconds: now)
         {
-            return publish(validated, identity: identity, now: now, answer: answer)
+            return publish(validated, identity: identity, now: now, setCookie: mayKeepCookie, allowOrigin: allowOrigin, answer: answer)
         }
         // The day's salt is not known yet: once a day per gateway.
         Task {
             do {
                 let identity = try await visitors.identify(
                     cookieHeader: cookie, clientAddress: client, userAgent: userAgent, nowMilliseconds: now)
-                publish(validated, identity: identity, now: now, answer: answer)
+                publish(validated, identity: identity, now: now, setCookie: mayKeepCookie, allowOrigin: allowOrigin, answer: answer)
             } catch {
                 metrics.recordPublishFailure(.unavailable("\(error)"))
                 answer(.storageUnavailable)
@@ -102,7 +160,8 @@ public struct EventIngest: Sendable {
     }
 
     private func publish(
-        _ validated: ValidatedEventBody, identity: VisitorIdentity, now: Int64, answer: @escaping @Sendable (EventAnswer) -> Void
+        _ validated: ValidatedEventBody, identity: VisitorIdentity, now: Int64, setCookie: Bool,
+        allowOrigin: (value: String, variesByOrigin: Bool)?, answer: @escaping @Sendable (EventAnswer) -> Void
     ) {
         let event = AnalyticsEvent(
             id: ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: validated.eventType,
@@ -117,10 +176,11 @@ public struct EventIngest: Sendable {
                 json.raw(#"{"success":true,"message":"Event tracked","id":"#)
                 json.string(event.id.lowercasedString)
                 json.raw("}")
-                answer(
-                    EventAnswer(
-                        status: .created, json: json,
-                        setCookie: identity.setCookie ? VisitorIdentifier.setCookieHeader(for: identity.visitorID) : nil))
+                var created = EventAnswer(
+                    status: .created, json: json,
+                    setCookie: identity.setCookie && setCookie ? VisitorIdentifier.setCookieHeader(for: identity.visitorID) : nil)
+                created.allowOrigin = allowOrigin
+                answer(created)
             case .failure(let error):
                 metrics.recordPublishFailure(error)
                 answer(.storageUnavailable)
@@ -131,4 +191,5 @@ public struct EventIngest: Sendable {
 
 extension HTTPField.Name {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 }

@@ -21,6 +21,8 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Decides on one event and calls its second argument once with the answer, from any thread.
     typealias Ingest = @Sendable (EventSubmission, @escaping @Sendable (EventAnswer) -> Void) -> Void
+    /// The answer to a request refused on its head alone (origin, content type); nil: read the body.
+    typealias HeadCheck = @Sendable (HTTPFields) -> EventAnswer?
 
     static let endpoint = "/api/analytics/event"
 
@@ -38,6 +40,7 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let ingest: Ingest
+    private let headCheck: HeadCheck
     private let metrics: GatewayMetrics
     private let serverName: String
     private var sequencer = EventRouteSequencer()
@@ -49,8 +52,9 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The TCP peer, parsed once per connection rather than per event.
     private var peer: IPAddress?
 
-    init(ingest: @escaping Ingest, metrics: GatewayMetrics, serverName: String) {
+    init(ingest: @escaping Ingest, headCheck: @escaping HeadCheck = { _ in nil }, metrics: GatewayMetrics, serverName: String) {
         self.ingest = ingest
+        self.headCheck = headCheck
         self.metrics = metrics
         self.serverName = serverName
     }
@@ -131,8 +135,17 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .eventHead(let head):
                 let declared = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
                 let fits = declared <= EventRules.maximumBodyBytes
-                event = EventRequest(head: head, body: fits ? context.channel.allocator.buffer(capacity: declared) : nil, start: .now)
-                if !fits { refuseOversizedBody(context: context) }
+                let refusal = fits ? headCheck(head.headerFields) : nil
+                let accepted = fits && refusal == nil
+                event = EventRequest(head: head, body: accepted ? context.channel.allocator.buffer(capacity: declared) : nil, start: .now)
+                if !fits {
+                    refuseOversizedBody(context: context)
+                } else if let refusal {
+                    refuseBeforeTheBody(refusal, context: context)
+                } else if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                    // The client waits for this before it sends the body (curl, for a second).
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+                }
             case .eventBody(var buffer):
                 // Taken out and put back, so the append does not copy the buffer.
                 guard var body = event?.body.take() else { continue }
@@ -179,15 +192,18 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// unread data would reset the connection and could lose the answer on its way to the client.
     private func refuseOversizedBody(context: ChannelHandlerContext) {
         metrics.recordRejected(rule: "body.size")
-        respond(
-            .error("body: at most \(EventRules.maximumBodyBytes) bytes", status: .contentTooLarge), closeConnection: true,
-            context: context, closeOutputOnly: true)
+        refuseBeforeTheBody(.error("body: at most \(EventRules.maximumBodyBytes) bytes", status: .contentTooLarge), context: context)
+    }
+
+    /// Answers a request refused before its body is read (all of it, or the rest of it), and shuts
+    /// our side of the connection; the body that still comes is read and dropped, then the
+    /// connection closes. A client that sent `Expect: 100-continue` sends no body at all.
+    private func refuseBeforeTheBody(_ answer: EventAnswer, context: ChannelHandlerContext) {
+        respond(answer, closeConnection: true, context: context, closeOutputOnly: true)
     }
 
     private func submit(_ request: EventRequest, body: ByteBuffer, context: ChannelHandlerContext) {
-        let submission = EventSubmission(
-            peer: peer, headers: request.head.headerFields,
-            body: body)
+        let submission = EventSubmission(peer: peer, headers: request.head.headerFields, body: body, authority: request.head.authority)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         ingest(submission) { answer in
             // Always a later turn of the loop, even for an answer given at once (a refusal): the

@@ -13,11 +13,14 @@ public struct EventSubmission: Sendable {
     public var headers: HTTPFields
     /// At most `EventRules.maximumBodyBytes`: a longer one is refused as it is read.
     public var body: ByteBuffer
+    /// The request's `Host` (HTTP/1) or `:authority`, to tell a request of another site.
+    public var authority: String?
 
     /// Wraps one request read off a connection.
-    public init(peer: IPAddress?, headers: HTTPFields, body: ByteBuffer) {
+    public init(peer: IPAddress?, headers: HTTPFields, body: ByteBuffer, authority: String? = nil) {
         self.peer = peer
         self.headers = headers
         self.body = body
+        self.authority = authority
     }
 }

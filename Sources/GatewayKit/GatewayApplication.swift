@@ -21,7 +21,7 @@ public struct GatewayApplication: ServiceApplication {
     static let routes: [(endpoint: String, method: String)] = [
         ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),
         ("/api/analytics/themes", "GET"), ("/api/analytics/letters", "GET"), ("/metrics", "GET"), ("/healthz", "GET"),
-        ("/readyz", "GET"), ("/", "GET"),
+        ("/readyz", "GET"), ("/", "GET"), (TrackerScript.path, "GET"),
     ]
 
     static let serverName = "analytics-gateway"
@@ -61,13 +61,14 @@ public struct GatewayApplication: ServiceApplication {
                 cookiesEnabled: configuration.cookies, salts: DailySaltStore(redis: queryRedis, keyspace: keyspace)),
             addresses: ClientAddressResolver(trustedProxies: configuration.trustedProxies),
             limiter: ClientRateLimiter(limitPerMinute: configuration.rateLimitPerMinute),
-            metrics: metrics)
+            metrics: metrics, origins: configuration.allowedOrigins)
         let recorder = PageviewRecorder(publisher: publisher, metrics: metrics, logger: logger)
         let stats = StatsReader(redis: queryRedis, keyspace: keyspace, activeWindowSeconds: configuration.activeWindowSeconds)
         let readiness = ReadinessProbe(redis: queryRedis, keyspace: keyspace)
 
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        router.add(middleware: CrossOriginMiddleware(origins: configuration.allowedOrigins))
         router.add(middleware: TrackingMiddleware(ingest: ingest, recorder: recorder))
         Self.addRoutes(to: router, stats: stats, readiness: readiness, registry: registry, logger: logger)
 
@@ -78,7 +79,8 @@ public struct GatewayApplication: ServiceApplication {
             // requests, would close a connection that only sends events as idle.
             server: .http1(
                 configuration: .init(additionalChannelHandlers: [
-                    EventRouteHandler(ingest: ingest.ingest, metrics: metrics, serverName: Self.serverName)
+                    EventRouteHandler(
+                        ingest: ingest.ingest, headCheck: ingest.refusal(head:), metrics: metrics, serverName: Self.serverName)
                 ])),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
             logger: logger)
@@ -152,6 +154,9 @@ public struct GatewayApplication: ServiceApplication {
         router.get("/readyz") { _, _ in
             let problems = await readiness.problems()
             return AdminServer.healthResponse(problems.isEmpty ? nil : problems.joined(separator: "; "))
+        }
+        router.get(RouterPath(TrackerScript.path)) { request, _ in
+            TrackerScript.response(for: request.headers)
         }
         router.get("/") { _, _ in
             Response(

@@ -40,7 +40,7 @@ public final class GatewayMetrics: Sendable {
         }
         self.accepted = accepted
         var rejected: [String: Counter] = [:]
-        for rule in EventRules.ruleNames {
+        for rule in EventRules.ruleNames + EventIngest.requestRuleNames {
             rejected[rule] = p.makeCounter(
                 name: "analytics_gateway_events_rejected_total", labels: [("rule", rule)],
                 help: "Events refused with a 4xx, by the rule they broke")
@@ -77,8 +77,9 @@ public final class GatewayMetrics: Sendable {
 
     /// An event put on the stream.
     public func recordAccepted(_ source: EventSource) { accepted[source]?.increment() }
-    /// An event refused for breaking `rule`, one of `EventRules.ruleNames` (other names are not
-    /// counted, so that the label set stays bounded).
+    /// An event refused for breaking `rule`, one of `EventRules.ruleNames` or
+    /// `EventIngest.requestRuleNames` (other names are not counted, so that the label set stays
+    /// bounded).
     public func recordRejected(rule: String) { rejected[rule]?.increment() }
     /// An event refused with 429 by the rate limit.
     public func recordRateLimited() { rateLimited.increment() }

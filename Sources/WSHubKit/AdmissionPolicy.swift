@@ -13,13 +13,11 @@ import ServiceSupport
 struct AdmissionPolicy: Sendable {
     enum Refusal: Equatable { case origin, full }
 
-    let allowedOrigins: [String]
+    let allowedOrigins: OriginPolicy
     let hub: LiveHub
 
     func refusal(origin: String?) -> Refusal? {
-        if !allowedOrigins.isEmpty {
-            guard let origin, allowedOrigins.contains(origin.lowercased()) else { return .origin }
-        }
+        guard allowedOrigins.allows(origin) else { return .origin }
         return hub.clientCount >= hub.settings.maximumConnections ? .full : nil
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOWebSocket
 import RedisClient
 import ServiceLifecycle
@@ -65,7 +66,7 @@ public struct WSHubApplication: ServiceApplication {
                 endpoint: configuration.redis, channels: [configuration.keyspace.realtimeChannel],
                 name: "wshub-subscribe"),
             hub: hub, logger: logger)
-        let admission = AdmissionPolicy(allowedOrigins: configuration.wsAllowedOrigins, hub: hub)
+        let admission = AdmissionPolicy(allowedOrigins: configuration.wsAllowedOrigins ?? configuration.allowedOrigins, hub: hub)
 
         let router = Router()
         AdminServer.addRoutes(to: router, registry: registry) { hub.liveness.problem(silentFor: 5) }
@@ -90,15 +91,20 @@ public struct WSHubApplication: ServiceApplication {
                 configuration: .init(ws: .init(extensions: [.sharedDeflate], autoPing: .disabled, closeTimeout: .seconds(2)))
             ) { request, channel, _ in
                 guard request.path == Self.path else { return .dontUpgrade }
-                // A refused client is upgraded and closed at once with a code saying why (1008 origin
-                // not allowed, 1013 full): a browser sees no reason at all for a failed upgrade.
+                // An origin not allowed is refused at the handshake (the route above answers 403).
+                // A hub that is full upgrades and closes at once with 1013, a code a browser's
+                // reconnect logic can see (a failed upgrade gives it no reason at all).
                 let refusal = admission.refusal(origin: request.headerFields[.origin])
+                if refusal == .origin {
+                    metrics.recordDropped(.origin)
+                    Self.refuseHandshake(on: channel)
+                    return .dontUpgrade
+                }
                 let deflates = SharedDeflateNegotiation.negotiated(requestHeaders: request.headerFields)
                 return .upgrade([:]) { inbound, outbound, _ in
                     switch refusal {
                     case .origin?:
-                        metrics.recordDropped(.origin)
-                        try? await outbound.close(.policyViolation, reason: "origin not allowed")
+                        break  // refused before the upgrade
                     case .full?:
                         metrics.recordDropped(.full)
                         try? await outbound.close(.unknown(1013), reason: "too many connections, try again later")
@@ -118,5 +124,18 @@ public struct WSHubApplication: ServiceApplication {
             SelfProbe(host: configuration.wsHost, port: configuration.wsPort, liveness: liveness, readyStatus: "serving"),
             liveness.stoppingAnnouncer,
         ]
+    }
+
+    /// Answers a WebSocket handshake from an origin not allowed with `403` and closes. (Declining
+    /// the upgrade alone would have the server answer an empty `400`.) The handshake is still on
+    /// the HTTP/1 codec's side of the pipeline, hence its types.
+    static func refuseHandshake(on channel: any Channel) {
+        let body = #"{"error":"origin not allowed"}"#
+        let headers = HTTPHeaders([
+            ("Content-Type", "application/json"), ("Content-Length", String(body.utf8.count)), ("Connection", "close"),
+        ])
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .forbidden, headers: headers)), promise: nil)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: body))), promise: nil)
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
     }
 }

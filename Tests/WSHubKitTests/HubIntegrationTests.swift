@@ -274,11 +274,11 @@ struct HubIntegrationTests {
         let port = try await h.startHub([
             "ANALYTICS_WS_ALLOWED_ORIGINS": "https://site.example, https://other.example", "ANALYTICS_WS_MAX_CONNECTIONS": "2",
         ])
-        // Refused origins (or none) are closed with 1008, policy violation.
-        for origin in ["https://evil.example", nil] {
+        // An origin not on the list is refused at the handshake: 403, no upgrade.
+        for origin in ["https://evil.example", "https://site.example.evil.test"] {
             let refused = try SilentWebSocketPeer(port: port, origin: origin, receiveBuffer: 1 << 16)
-            #expect(refused.upgraded)
-            #expect(refused.closeCode() == 1008)
+            #expect(!refused.upgraded)
+            #expect(refused.responseHead.hasPrefix("HTTP/1.1 403"), "\(refused.responseHead)")
         }
         let allowed = try ["https://site.example", "https://OTHER.example"].map {
             try SilentWebSocketPeer(port: port, origin: $0, receiveBuffer: 1 << 16)
@@ -291,6 +291,11 @@ struct HubIntegrationTests {
         // Over the cap: 1013, try again later.
         let third = try SilentWebSocketPeer(port: port, origin: "https://site.example", receiveBuffer: 1 << 16)
         #expect(third.closeCode() == 1013)
+        // A client without an Origin (not a browser: a server, a monitoring probe) is not a
+        // cross-origin request; the list does not apply to it (here it meets the cap instead).
+        let noOrigin = try SilentWebSocketPeer(port: port, origin: nil, receiveBuffer: 1 << 16)
+        #expect(noOrigin.upgraded)
+        #expect(noOrigin.closeCode() == 1013)
         // A plain GET (no upgrade) is told why it would be refused.
         let full = try await HTTPTestClient(port: port).get("/ws/analytics", headers: [("Origin", "https://site.example")])
         #expect(full.status == 503)
@@ -298,7 +303,7 @@ struct HubIntegrationTests {
         #expect(forbidden.status == 403)
         let metrics = try await h.metrics(port)
         #expect(metrics.contains(#"analytics_wshub_clients_dropped_total{reason="origin"} 2"#))
-        #expect(metrics.contains(#"analytics_wshub_clients_dropped_total{reason="full"} 1"#))
+        #expect(metrics.contains(#"analytics_wshub_clients_dropped_total{reason="full"} 2"#))
         #expect(metrics.contains("analytics_wshub_clients 2"))
     }
 
