@@ -4,12 +4,17 @@
 # `nginx-1`: one worker, the reference of earlier runs) and to a bare Hummingbird handler (Codable
 # decode, 201, nothing else), all on the same machine. Prints requests/s, p99, non-2xx, the
 # gateway's CPU and the ratios, headline gateway / nginx-auto; then checks that every accepted event
-# was counted by the aggregator (which runs during the load, as in production).
+# was counted by the aggregator (which runs during the load, as in production). The events come as
+# the tracker sends them (text/plain) with a realistic mix of user agents, one in twenty a crawler,
+# through the gateway's bot filter (BOT_FILTER=off measures the gateway without it). Also prints the
+# size of the tracker script as served (gzip).
 #   bench/ingest.sh [seconds] [connections]
+#   BOT_FILTER=off bench/ingest.sh            # the gateway's bot filter off
 #   AGGREGATE_DURING_LOAD=0 bench/ingest.sh   # the aggregator counts after the load, not during it
 #   BIN_DIR=.build/release bench/ingest.sh    # binaries already built there (no build)
 source "$(dirname "$0")/lib.sh"
 DURATION=${1:-15}
+BOT_FILTER=${BOT_FILTER:-on}
 CONNECTIONS=${2:-64}
 build_release
 
@@ -82,6 +87,8 @@ awk -v g="${RPS[gateway]}" -v a="${RPS[nginx-auto]}" -v o="${RPS[nginx-1]}" -v b
 }'
 
 [ "${AGGREGATE_DURING_LOAD:-1}" = 1 ] || start_aggregator
+echo "bot filter $BOT_FILTER: $(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^analytics_gateway_events_dropped_total\{reason="bot"\}/ {print $2}') events dropped as bots"
+echo "tracker script: $(curl -s -H 'Accept-Encoding: gzip' "http://127.0.0.1:$HTTP_PORT/js/analytics.js" | wc -c) bytes gzip-encoded as served ($(curl -s "http://127.0.0.1:$HTTP_PORT/js/analytics.js" | wc -c) plain)"
 accepted=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^analytics_gateway_events_accepted_total\{source="api"\}/ {print $2}')
 for _ in $(seq 600); do [ "$(counted_events)" -ge "$accepted" ] && break; sleep 0.1; done
 sleep 0.5

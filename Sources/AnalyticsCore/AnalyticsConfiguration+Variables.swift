@@ -98,13 +98,15 @@ extension AnalyticsConfiguration {
         Variable("ANALYTICS_WSHUB_REPLICAS", \.wshubReplicas, "WSHub processes the supervisor runs", parse: integer(1...64)),
         Variable(
             "ANALYTICS_ADMIN_PORT", \.adminPort, "/metrics and /healthz of a process without an HTTP listener of its own", parse: port),
-        Variable("ANALYTICS_COOKIES", \.cookies, "off: identify visitors without setting cookies") { v throws(InvalidValue) in
-            switch v.lowercased() {
-            case "on", "true", "1", "yes": return true
-            case "off", "false", "0", "no": return false
-            default: throw InvalidValue(expected: "on or off")
-            }
-        },
+        Variable("ANALYTICS_COOKIES", \.cookies, "off: identify visitors without setting cookies", parse: onOff),
+        Variable(
+            "ANALYTICS_BOT_FILTER", \.botFilter,
+            "on: events and pageviews with an empty or crawler user agent are answered 202 and not kept; off: keep everything",
+            parse: onOff),
+        Variable(
+            "ANALYTICS_BLOCKED_REFERRERS", \.blockedReferrers,
+            "comma-separated hosts (subdomains included) whose referrals are dropped as spam"
+        ) { v throws(InvalidValue) in try ReferrerBlocklist(parsing: v) },
         Variable("ANALYTICS_TRUSTED_PROXIES", \.trustedProxies, "proxies (CIDR list) whose X-Forwarded-For is believed") {
             v throws(InvalidValue) in
             var networks: [IPNetwork] = []
@@ -169,6 +171,14 @@ extension AnalyticsConfiguration {
                 throw InvalidValue(expected: "an integer from \(range.lowerBound) to \(range.upperBound)")
             }
             return n
+        }
+    }
+
+    @Sendable static func onOff(_ value: String) throws(InvalidValue) -> Bool {
+        switch value.lowercased() {
+        case "on", "true", "1", "yes": return true
+        case "off", "false", "0", "no": return false
+        default: throw InvalidValue(expected: "on or off")
         }
     }
 

@@ -33,6 +33,10 @@ public struct AnalyticsConfiguration: Sendable {
     /// Whether the gateway sets the `analytics_vid` cookie; false identifies visitors by the cookieless
     /// id only (`ANALYTICS_COOKIES`).
     public var cookies = true
+    /// Whether events and pageviews of bots (empty or crawler user agents) are dropped.
+    public var botFilter = true
+    /// Referrer hosts whose events are dropped as referrer spam.
+    public var blockedReferrers = ReferrerBlocklist()
     /// Proxies whose `X-Forwarded-For` is believed when finding the client's address
     /// (`ANALYTICS_TRUSTED_PROXIES`); see ``ClientAddressResolver``.
     public var trustedProxies: [IPNetwork] = []

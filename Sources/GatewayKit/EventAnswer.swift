@@ -19,6 +19,8 @@ public struct EventAnswer: Sendable {
     /// The `Access-Control-Allow-Origin` value for a browser on another origin, and whether it
     /// echoes the request's origin (then `Vary: Origin` goes with it).
     public var allowOrigin: (value: String, variesByOrigin: Bool)?
+    /// Why the event was dropped (the `X-Analytics-Dropped` header), when it was.
+    public var dropReason: GatewayMetrics.DropReason?
 
     init(status: HTTPResponse.Status, json: JSONText, retryAfter: Int? = nil, setCookie: String? = nil) {
         self.status = status
@@ -31,6 +33,16 @@ public struct EventAnswer: Sendable {
         EventAnswer(status: status, json: JSONResponse.errorBody(message), retryAfter: retryAfter)
     }
 
+    /// The 202 for an event dropped on purpose (a bot, referrer spam): the client has nothing to
+    /// retry; `X-Analytics-Dropped` says why.
+    static func ignored(_ reason: GatewayMetrics.DropReason) -> EventAnswer {
+        var json = JSONText(capacity: 48)
+        json.raw(#"{"success":true,"message":"Event ignored"}"#)
+        var answer = EventAnswer(status: .accepted, json: json)
+        answer.dropReason = reason
+        return answer
+    }
+
     /// The 503 for an event Redis did not take (or may not have taken): the client should retry.
     static let storageUnavailable = EventAnswer.error(
         "event not recorded: storage unavailable, retry later", status: .serviceUnavailable, retryAfter: 1)
@@ -40,6 +52,7 @@ public struct EventAnswer: Sendable {
         var fields = JSONResponse.headerFields
         if let retryAfter { fields[.retryAfter] = String(retryAfter) }
         if let setCookie { fields[.setCookie] = setCookie }
+        if let dropReason { fields[.analyticsDropped] = dropReason.rawValue }
         if let allowOrigin {
             fields[.accessControlAllowOrigin] = allowOrigin.value
             if allowOrigin.variesByOrigin { fields[.vary] = "Origin" }

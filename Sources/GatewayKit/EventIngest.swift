@@ -20,6 +20,10 @@ public struct EventIngest: Sendable {
     let ids: UUIDv7Generator
     /// The web origins that may send events (`ANALYTICS_ALLOWED_ORIGINS`).
     public let origins: OriginPolicy
+    /// Recognises bots by their user agent; nil when the bot filter is off.
+    public let bots: CrawlerMatcher?
+    /// Referrer spam, dropped like bots.
+    public let blockedReferrers: ReferrerBlocklist
 
     /// The rules checked on a request's head, before its body is read (labels of
     /// `analytics_gateway_events_rejected_total`).
@@ -33,11 +37,16 @@ public struct EventIngest: Sendable {
     ///   - metrics: counts accepted, refused and failed events.
     ///   - ids: gives each event its time-ordered UUIDv7 id.
     ///   - origins: the web origins that may send events; the others get 403.
+    ///   - bots: the bot filter (nil: off): a bot's events are answered 202 and not kept.
+    ///   - blockedReferrers: referrer spam, dropped the same way.
     public init(
         publisher: EventPublisher, visitors: VisitorIdentifier, addresses: ClientAddressResolver, limiter: ClientRateLimiter,
-        metrics: GatewayMetrics, ids: UUIDv7Generator = UUIDv7Generator(), origins: OriginPolicy = .any
+        metrics: GatewayMetrics, ids: UUIDv7Generator = UUIDv7Generator(), origins: OriginPolicy = .any, bots: CrawlerMatcher? = nil,
+        blockedReferrers: ReferrerBlocklist = ReferrerBlocklist()
     ) {
         self.origins = origins
+        self.bots = bots
+        self.blockedReferrers = blockedReferrers
         self.publisher = publisher
         self.visitors = visitors
         self.addresses = addresses
@@ -61,6 +70,20 @@ public struct EventIngest: Sendable {
         try await visitors.identify(
             cookieHeader: request.headers[.cookie], clientAddress: clientAddress(request: request, context: context),
             userAgent: request.headers[.userAgent] ?? "", nowMilliseconds: nowMilliseconds)
+    }
+
+    /// Whether a request comes from a bot (empty or crawler user agent), when the filter is on.
+    func isBot(userAgent: String?) -> Bool {
+        guard let bots else { return false }
+        return bots.verdict(userAgent ?? "").isBot
+    }
+
+    /// The 202 for a dropped event, counted by reason.
+    private func ignored(_ reason: GatewayMetrics.DropReason, origin: String?) -> EventAnswer {
+        metrics.recordDropped(reason)
+        var answer = EventAnswer.ignored(reason)
+        answer.allowOrigin = origins.allowOriginHeader(for: origin)
+        return answer
     }
 
     /// The answer to an event request refused on its head alone, before its body is read: an
@@ -127,6 +150,9 @@ public struct EventIngest: Sendable {
                     "rate limit: at most \(limiter.limitPerMinute) events a minute per client", status: .tooManyRequests,
                     retryAfter: retryAfter))
         }
+        if isBot(userAgent: fields[.userAgent]) {
+            return answer(ignored(.bot, origin: fields[.origin]))
+        }
         let validated: ValidatedEventBody
         switch EventRules.validate(body: Array(submission.body.readableBytesView), refererHeader: fields[.referer]) {
         case .success(let v):
@@ -134,6 +160,9 @@ public struct EventIngest: Sendable {
         case .failure(let rejection):
             metrics.recordRejected(rule: rejection.rule)
             return answer(.error(rejection.message, status: .init(code: rejection.status)))
+        }
+        if blockedReferrers.blocks(referrer: validated.referrer) {
+            return answer(ignored(.referrer, origin: fields[.origin]))
         }
 
         let now = EpochClock.milliseconds()
@@ -192,4 +221,5 @@ public struct EventIngest: Sendable {
 extension HTTPField.Name {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+    static let analyticsDropped = HTTPField.Name("X-Analytics-Dropped")!
 }

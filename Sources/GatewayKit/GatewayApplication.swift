@@ -61,7 +61,8 @@ public struct GatewayApplication: ServiceApplication {
                 cookiesEnabled: configuration.cookies, salts: DailySaltStore(redis: queryRedis, keyspace: keyspace)),
             addresses: ClientAddressResolver(trustedProxies: configuration.trustedProxies),
             limiter: ClientRateLimiter(limitPerMinute: configuration.rateLimitPerMinute),
-            metrics: metrics, origins: configuration.allowedOrigins)
+            metrics: metrics, origins: configuration.allowedOrigins, bots: configuration.botFilter ? CrawlerMatcher() : nil,
+            blockedReferrers: configuration.blockedReferrers)
         let recorder = PageviewRecorder(publisher: publisher, metrics: metrics, logger: logger)
         let stats = StatsReader(redis: queryRedis, keyspace: keyspace, activeWindowSeconds: configuration.activeWindowSeconds)
         let readiness = ReadinessProbe(redis: queryRedis, keyspace: keyspace)

@@ -12,11 +12,21 @@ public final class GatewayMetrics: Sendable {
     private let rejected: [String: Counter]
     private let publishFailures: [String: Counter]
     private let rateLimited: Counter
+    private let dropped: [DropReason: Counter]
     private let pageviewsDropped: Counter
     private let publishDuration: DurationHistogram
     /// endpoint → method → histogram: looked up without building a string per request.
     private let requestDurations: [String: [String: DurationHistogram]]
     private let otherRequests: DurationHistogram
+
+    /// Why an event or a pageview was dropped (answered 202 for an event, not kept): the `reason`
+    /// label of `analytics_gateway_events_dropped_total`.
+    public enum DropReason: String, Sendable, CaseIterable {
+        /// An empty or crawler user agent.
+        case bot
+        /// A referrer on `ANALYTICS_BLOCKED_REFERRERS`.
+        case referrer
+    }
 
     /// Where an accepted event came from, the `source` label of
     /// `analytics_gateway_events_accepted_total`: `api` for the event route, `pageview` for the
@@ -53,6 +63,13 @@ public final class GatewayMetrics: Sendable {
                 help: "Events answered 503 because Redis was unavailable or the outcome of the XADD is unknown")
         }
         self.publishFailures = failures
+        var dropped: [DropReason: Counter] = [:]
+        for reason in DropReason.allCases {
+            dropped[reason] = p.makeCounter(
+                name: "analytics_gateway_events_dropped_total", labels: [("reason", reason.rawValue)],
+                help: "Events and pageviews dropped by the bot filter or the referrer blocklist (answered 202, not kept)")
+        }
+        self.dropped = dropped
         rateLimited = p.makeCounter(
             name: "analytics_gateway_rate_limited_total", help: "Events refused with 429 by the per-client rate limit")
         pageviewsDropped = p.makeCounter(
@@ -81,6 +98,8 @@ public final class GatewayMetrics: Sendable {
     /// `EventIngest.requestRuleNames` (other names are not counted, so that the label set stays
     /// bounded).
     public func recordRejected(rule: String) { rejected[rule]?.increment() }
+    /// An event or a pageview dropped, not kept.
+    public func recordDropped(_ reason: DropReason) { dropped[reason]?.increment() }
     /// An event refused with 429 by the rate limit.
     public func recordRateLimited() { rateLimited.increment() }
     /// A pageview given up after its retries.

@@ -17,6 +17,15 @@ struct TrackingMiddleware: RouterMiddleware {
         guard PageviewPolicy.isPage(status: Int(response.status.code), contentType: response.headers[.contentType]) else {
             return response
         }
+        // Bots and referrer spam are served the page, but their visit is not counted.
+        if ingest.isBot(userAgent: request.headers[.userAgent]) {
+            ingest.metrics.recordDropped(.bot)
+            return response
+        }
+        if ingest.blockedReferrers.blocks(referrer: request.headers[.referer]) {
+            ingest.metrics.recordDropped(.referrer)
+            return response
+        }
         let now = EpochClock.milliseconds()
         let userAgent = request.headers[.userAgent] ?? ""
         // Only the values are captured: the request and its context are not used after we return.

@@ -32,6 +32,8 @@ final class ServiceStack: Sendable {
         var environment = [
             "ANALYTICS_REDIS_URL": redis.url, "ANALYTICS_DATABASE_URL": postgres.url, "ANALYTICS_HTTP_PORT": String(httpPort),
             "ANALYTICS_RATE_LIMIT": String(rateLimit), "ANALYTICS_LOG_LEVEL": "info",
+            // The pipeline's tests send events as scripts do, without a browser's user agent.
+            "ANALYTICS_BOT_FILTER": "off",
             "ANALYTICS_ARCHIVE_DIR": archiveDirectory.path, "ANALYTICS_MIGRATIONS_DIR": Self.migrationsDirectory,
         ]
         environment.merge(extraEnvironment) { $1 }

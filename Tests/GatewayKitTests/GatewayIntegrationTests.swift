@@ -25,6 +25,8 @@ struct GatewayIntegrationTests {
             var configuration = AnalyticsConfiguration()
             configuration.redis = server.endpoint
             configuration.httpPort = FreePort.next()
+            // The pipeline's tests send events as scripts do, without a browser's user agent.
+            configuration.botFilter = false
             adjust(&configuration)
             http = HTTPTestClient(port: configuration.httpPort)
             var logger = Logger(label: "gateway-test")

@@ -38,7 +38,7 @@ struct SupervisorIntegrationTests {
                 "ANALYTICS_HTTP_PORT": String(ports.http), "ANALYTICS_WS_PORT": String(ports.ws),
                 "ANALYTICS_ADMIN_PORT": String(ports.admin), "ANALYTICS_WSHUB_REPLICAS": "2",
                 "ANALYTICS_WORKER_WATCHDOG_SEC": String(watchdogSeconds), "ANALYTICS_ARCHIVE_DIR": redis.directory.path + "/archive",
-                "ANALYTICS_LOG_LEVEL": "info", "ANALYTICS_MIGRATIONS_DIR": Self.migrationsDirectory,
+                "ANALYTICS_LOG_LEVEL": "info", "ANALYTICS_MIGRATIONS_DIR": Self.migrationsDirectory, "ANALYTICS_BOT_FILTER": "off",
                 "NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": String(systemdWatchdog.inMicroseconds),
             ]
             environment.merge(extra) { $1 }
