@@ -165,7 +165,8 @@ public final class Supervisor: Service, Sendable {
                     workers[i].restartAt = nil
                     workers[i].restarts += 1
                     metrics.recordRestart(workers[i].spec.name)
-                    start(&workers[i], socket: socket)
+                    failure = start(&workers[i], socket: socket)
+                    if failure != nil { break }
                 }
             }
             // Ordered start: the next worker once its predecessor is ready (or slow to say so).
@@ -175,7 +176,7 @@ public final class Supervisor: Service, Sendable {
                     previous.map {
                         $0.ready || ($0.startedAt.map { now - $0 > settings.readyTimeout } ?? false)
                     } ?? true
-                if predecessorDone { start(&workers[next], socket: socket) }
+                if predecessorDone, failure == nil { failure = start(&workers[next], socket: socket) }
             }
             publish(workers)
             // Towards systemd.
@@ -211,6 +212,7 @@ public final class Supervisor: Service, Sendable {
         -> SupervisorError?
     {
         let uptime = worker.startedAt.map { now - $0 } ?? .zero
+        let becameReady = worker.ready
         let reason: SupervisorMetrics.ExitReason
         let status: Int32
         switch termination {
@@ -229,7 +231,7 @@ public final class Supervisor: Service, Sendable {
         worker.lastPing = nil
         worker.killedByWatchdog = false
         logger.error("worker ended", metadata: ["worker": "\(worker.spec.name)", "how": "\(worker.lastExit!)"])
-        switch worker.policy.workerEnded(at: now, uptime: uptime, jitter: Double.random(in: 0..<1)) {
+        switch worker.policy.workerEnded(at: now, uptime: uptime, becameReady: becameReady, jitter: Double.random(in: 0..<1)) {
         case .restart(let delay):
             worker.restartAt = now + delay
             return nil
@@ -239,7 +241,9 @@ public final class Supervisor: Service, Sendable {
         }
     }
 
-    private func start(_ worker: inout Runtime, socket: NotifySocket) {
+    /// Spawns the worker; a spawn that fails is scheduled again like an exit, and an error is
+    /// returned when it failed too often (the supervisor then stops everything).
+    private func start(_ worker: inout Runtime, socket: NotifySocket) -> SupervisorError? {
         worker.everStarted = true
         worker.startedAt = .now
         worker.ready = false
@@ -258,12 +262,16 @@ public final class Supervisor: Service, Sendable {
             logger.error("worker could not start", metadata: ["worker": "\(worker.spec.name)", "error": "\(error)"])
             metrics.recordExit(worker.spec.name, reason: .failedToStart, status: 127)
             worker.lastExit = "failed to start: \(error)"
-            if case .restart(let delay) = worker.policy.workerEnded(at: .now, uptime: .zero, jitter: Double.random(in: 0..<1)) {
+            switch worker.policy.workerEnded(at: .now, uptime: .zero, jitter: Double.random(in: 0..<1)) {
+            case .restart(let delay):
                 worker.restartAt = .now + delay
-            } else {
+            case .giveUp:
                 worker.restartAt = nil
+                logger.critical("worker could not be started too often; stopping everything", metadata: ["worker": "\(worker.spec.name)"])
+                return .workerGaveUp(worker.spec.name, restarts: worker.policy.maximumRestarts + 1, window: worker.policy.window)
             }
         }
+        return nil
     }
 
     /// `analytics-archiver migrate` to completion before any worker starts; retried while it fails

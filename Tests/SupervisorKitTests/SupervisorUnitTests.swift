@@ -46,6 +46,34 @@ struct SupervisorUnitTests {
         }
     }
 
+    @Test func aWorkerKilledAfterItBecameReadyIsRestartedHoweverOftenWithinASecond() {
+        var policy = RestartPolicy()
+        let t0 = ContinuousClock.now
+        // Killed every 3 s for a minute, each time after saying READY=1: 20 restarts, none refused.
+        for i in 0..<20 {
+            let decision = policy.workerEnded(at: t0 + .seconds(3 * i), uptime: .seconds(3), becameReady: true, jitter: 1)
+            guard case .restart(let delay) = decision else {
+                Issue.record("restart \(i) refused")
+                return
+            }
+            #expect(delay <= .milliseconds(1200))
+        }
+        // The same worker failing to come up afterwards still meets the intensity limit.
+        for i in 0..<5 {
+            #expect(policy.workerEnded(at: t0 + .seconds(61 + i), uptime: .milliseconds(50), jitter: 0.5) != .giveUp)
+        }
+        #expect(policy.workerEnded(at: t0 + .seconds(67), uptime: .milliseconds(50), jitter: 0.5) == .giveUp)
+    }
+
+    @Test func aWorkerThatCrashesWithinSecondsOfBecomingReadyIsACrashLoop() {
+        var policy = RestartPolicy()
+        let t0 = ContinuousClock.now
+        for i in 0..<5 {
+            #expect(policy.workerEnded(at: t0 + .seconds(i), uptime: .milliseconds(500), becameReady: true, jitter: 0.5) != .giveUp)
+        }
+        #expect(policy.workerEnded(at: t0 + .seconds(5), uptime: .milliseconds(500), becameReady: true, jitter: 0.5) == .giveUp)
+    }
+
     @Test func thePlanStartsTheArchiverFirstAndTheGatewayLastWithTheirPorts() {
         var configuration = AnalyticsConfiguration()
         configuration.adminPort = 9100
