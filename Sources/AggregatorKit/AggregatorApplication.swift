@@ -41,7 +41,7 @@ public struct AggregatorApplication: ServiceApplication {
         let admin = AdminServer.make(configuration, registry: registry, logger: logger) { consumer.liveness.problem() }
         services = [stream.reader, stream.writer, admin, consumer, consumer.liveness.stoppingAnnouncer]
         startMetadata = [
-            "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
+            "consumer": "\(configuration.consumerName)", "admin": "\(configuration.adminHost):\(configuration.adminPort)",
             "redis": "\(configuration.redis.redacted)",
         ]
     }

@@ -47,7 +47,8 @@ public struct ArchiverApplication: Sendable {
         registry = MetricsRegistry(namespace: configuration.metricsNamespace)
         var postgresLogger = logger
         postgresLogger.logLevel = max(logger.logLevel, .warning)
-        postgres = PostgresClient(configuration: configuration.database.clientConfiguration(), backgroundLogger: postgresLogger)
+        postgres = PostgresClient(
+            configuration: configuration.database.clientConfiguration(timeouts: .init(configuration)), backgroundLogger: postgresLogger)
         redisReader = .blockingReader(configuration, name: "archiver-read", registry: registry, logger: logger)
         redisWriter = RedisClient(configuration, name: "archiver-write", registry: registry, logger: logger) {
             $0.commandTimeout = .seconds(10)
@@ -62,7 +63,7 @@ public struct ArchiverApplication: Sendable {
     /// What the serving archiver's start is logged with (the URLs with their credentials redacted).
     public var startMetadata: Logger.Metadata {
         [
-            "consumer": "\(configuration.consumerName)", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
+            "consumer": "\(configuration.consumerName)", "admin": "\(configuration.adminHost):\(configuration.adminPort)",
             "redis": "\(configuration.redis.redacted)", "database": "\(configuration.database.redacted)",
         ]
     }

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// Processes that do have a listener (gateway, hub) add the same two routes to their own router with
 /// ``addRoutes(to:registry:health:)``, so every process answers them alike.
 public enum AdminServer {
-    /// The admin listener on `ANALYTICS_HTTP_HOST` and `ANALYTICS_ADMIN_PORT`, as a service to run in
+    /// The admin listener on `ANALYTICS_ADMIN_HOST` and `ANALYTICS_ADMIN_PORT`, as a service to run in
     /// the process's `ServiceGroup`.
     /// - Parameters:
     ///   - configuration: where to listen.
@@ -19,21 +19,26 @@ public enum AdminServer {
         _ configuration: AnalyticsConfiguration, registry: MetricsRegistry, logger: Logger,
         health: @escaping @Sendable () async -> String?
     ) -> some Service {
-        make(host: configuration.httpHost, port: configuration.adminPort, registry: registry, logger: logger, health: health)
+        make(
+            host: configuration.adminHost, port: configuration.adminPort, registry: registry, logger: logger,
+            timeouts: HTTPConnectionGuard.Settings(configuration, maximumPerAddress: nil).timeouts, health: health)
     }
 
     /// The admin listener on an explicit address.
     /// - Parameters:
     ///   - registry: the metrics `/metrics` exposes.
+    ///   - timeouts: how long a client may take to send its requests, or stay idle.
     ///   - health: nil when healthy, otherwise the reason (answered with 503).
     public static func make(
-        host: String, port: Int, registry: MetricsRegistry, logger: Logger,
+        host: String, port: Int, registry: MetricsRegistry, logger: Logger, timeouts: ConnectionDeadlines.Timeouts = .init(),
         health: @escaping @Sendable () async -> String?
     ) -> some Service {
         let router = Router()
         addRoutes(to: router, registry: registry, health: health)
+        let settings = HTTPConnectionGuard.Settings(timeouts: timeouts)
         return Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [HTTPConnectionGuard(settings: settings)])),
             configuration: .init(address: .hostname(host, port: port), serverName: "analytics-admin"),
             logger: logger)
     }

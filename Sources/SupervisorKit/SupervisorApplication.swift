@@ -63,7 +63,7 @@ public struct SupervisorApplication: ServiceApplication {
         let admin = AdminServer.make(configuration, registry: registry, logger: logger) { supervisor.healthProblem }
         services = [admin, supervisor]
         startMetadata = [
-            "workers": "\(plan.map(\.name).joined(separator: ", "))", "admin": "\(configuration.httpHost):\(configuration.adminPort)",
+            "workers": "\(plan.map(\.name).joined(separator: ", "))", "admin": "\(configuration.adminHost):\(configuration.adminPort)",
         ]
     }
 }
