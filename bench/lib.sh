@@ -64,7 +64,7 @@ cpu_seconds() {
 # start_service NAME [VAR=value…]: runs analytics-NAME with the bench environment.
 start_service() {
   local name=$1; shift
-  env ANALYTICS_REDIS_URL="$REDIS_URL" ANALYTICS_LOG_LEVEL=warning "$@" "$BIN/analytics-$name" >"$WORK/$name.log" 2>&1 &
+  env ANALYTICS_REDIS_URL="$REDIS_URL" ANALYTICS_LOG_LEVEL=warning ANALYTICS_DATA_DIR="$WORK/data" "$@" "$BIN/analytics-$name" >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
   LAST_PID=$!
 }

@@ -8,6 +8,8 @@ extension AnalyticsConfiguration {
         public let meaning: String
         /// The configuration field it sets, by which code names the variable (`name(of:)`).
         public let field: any PartialKeyPath<AnalyticsConfiguration> & Sendable
+        /// A secret: its value is never repeated in an error message.
+        public let isSecret: Bool
         private let store: @Sendable (String, inout AnalyticsConfiguration) throws(InvalidValue) -> Void
 
         /// The flag twin: the name without `ANALYTICS_`, in lower case, with dashes (`--http-port`).
@@ -20,12 +22,14 @@ extension AnalyticsConfiguration {
         ///   - name: the environment variable.
         ///   - field: the field the value goes to.
         ///   - meaning: one line for `--help` and the README.
+        ///   - redact: a secret, whose value is never repeated in an error message.
         ///   - parse: checks a value and turns it into the field's type, or says what was expected.
         public init<Value>(
             _ name: String, _ field: any WritableKeyPath<AnalyticsConfiguration, Value> & Sendable, _ meaning: String,
-            parse: @escaping @Sendable (String) throws(InvalidValue) -> Value
+            redact: Bool = false, parse: @escaping @Sendable (String) throws(InvalidValue) -> Value
         ) {
             self.name = name
+            self.isSecret = redact
             self.meaning = meaning
             self.field = field
             store = { value, configuration throws(InvalidValue) in configuration[keyPath: field] = try parse(value) }
@@ -37,7 +41,7 @@ extension AnalyticsConfiguration {
             do {
                 try store(value, &configuration)
             } catch {
-                throw ConfigurationError(variable: name, value: value, error)
+                throw ConfigurationError(variable: name, value: isSecret ? "(hidden)" : Redaction.redactingPasswords(in: value), error)
             }
         }
     }
@@ -73,6 +77,22 @@ extension AnalyticsConfiguration {
         },
         Variable("ANALYTICS_HTTP_HOST", \.httpHost, "gateway listener address", parse: host),
         Variable("ANALYTICS_HTTP_PORT", \.httpPort, "gateway listener port", parse: port),
+        Variable(
+            "ANALYTICS_ADMIN_HOST", \.adminHost, "address of the admin listeners (/metrics, /healthz); keep it private",
+            parse: host),
+        Variable(
+            "ANALYTICS_HEADER_TIMEOUT_SEC", \.headerTimeoutSeconds,
+            "seconds a client may take to send a request's head (the WebSocket handshake included)", parse: integer(1...3600)),
+        Variable(
+            "ANALYTICS_BODY_TIMEOUT_SEC", \.bodyTimeoutSeconds, "seconds a client may take to send a request's body",
+            parse: integer(1...3600)),
+        Variable(
+            "ANALYTICS_IDLE_TIMEOUT_SEC", \.idleTimeoutSeconds, "seconds a kept-alive connection may stay idle between requests",
+            parse: integer(1...86_400)),
+        Variable(
+            "ANALYTICS_MAX_CONNECTIONS_PER_ADDRESS", \.maxConnectionsPerAddress,
+            "open connections one client address (an IPv6 /64) may hold on the gateway; beyond it 429",
+            parse: integer(1...1_000_000)),
         Variable("ANALYTICS_WS_HOST", \.wsHost, "WSHub listener address", parse: host),
         Variable("ANALYTICS_WS_PORT", \.wsPort, "WSHub listener port (replica i of the supervisor uses port + i)", parse: port),
         Variable(
@@ -95,9 +115,21 @@ extension AnalyticsConfiguration {
             "ANALYTICS_WS_ALLOWED_ORIGINS", \.wsAllowedOrigins,
             "* or comma-separated origins allowed to open a WebSocket; empty: those of ANALYTICS_ALLOWED_ORIGINS"
         ) { v throws(InvalidValue) in v.trimmed(of: " \t").isEmpty ? nil : try OriginPolicy(parsing: v) },
+        Variable(
+            "ANALYTICS_WS_MAX_CONNECTIONS_PER_ADDRESS", \.wsMaxConnectionsPerAddress,
+            "WebSocket clients one address (an IPv6 /64) may have on one hub; beyond it 429", parse: integer(1...1_000_000)),
         Variable("ANALYTICS_WSHUB_REPLICAS", \.wshubReplicas, "WSHub processes the supervisor runs", parse: integer(1...64)),
         Variable(
             "ANALYTICS_ADMIN_PORT", \.adminPort, "/metrics and /healthz of a process without an HTTP listener of its own", parse: port),
+        Variable("ANALYTICS_DATA_DIR", \.dataDirectory, "where the service keeps its own state (the generated secret)", parse: nonEmpty),
+        Variable(
+            "ANALYTICS_SECRET", \.secret,
+            "key that signs visitor cookies, at least 32 characters, the same on every gateway (default: generated into ANALYTICS_DATA_DIR)",
+            redact: true
+        ) { v throws(InvalidValue) in
+            guard v.utf8.count >= 32 else { throw InvalidValue(expected: "at least 32 characters") }
+            return v
+        },
         Variable("ANALYTICS_COOKIES", \.cookies, "off: identify visitors without setting cookies", parse: onOff),
         Variable(
             "ANALYTICS_BOT_FILTER", \.botFilter,
@@ -121,6 +153,36 @@ extension AnalyticsConfiguration {
         Variable(
             "ANALYTICS_RATE_LIMIT", \.rateLimitPerMinute, "events one client may send per minute; 0 turns the limit off",
             parse: integer(0...10_000_000)),
+        Variable(
+            "ANALYTICS_KEEP_QUERY_PARAMS", \.keepQueryParameters,
+            "query parameters kept in stored page URLs and referrers besides utm_* (comma-separated); the others are removed"
+        ) { v throws(InvalidValue) in
+            var names: [String] = []
+            for item in v.split(separator: ",") {
+                let name = item.trimmed(of: " \t")
+                guard !name.isEmpty else { continue }
+                guard name.unicodeScalars.allSatisfy({ $0.isASCIIAlphanumeric || "_-.[]".unicodeScalars.contains($0) }) else {
+                    throw InvalidValue(expected: "comma-separated parameter names of [A-Za-z0-9_.[]-]")
+                }
+                names.append(String(name))
+            }
+            return names
+        },
+        Variable(
+            "ANALYTICS_STREAM_MAX_EVENTS", \.streamMaxEvents,
+            "events the stream may hold (not yet archived) before new ones are refused with 503", parse: integer(1000...1_000_000_000)),
+        Variable(
+            "ANALYTICS_IDEMPOTENCY_WINDOW_SEC", \.idempotencyWindowSeconds,
+            "how long an event id chosen by the client is remembered, so a retry is not stored twice", parse: integer(60...2_592_000)),
+        Variable(
+            "ANALYTICS_DATABASE_STATEMENT_TIMEOUT_SEC", \.databaseStatementTimeoutSeconds,
+            "PostgreSQL statement_timeout of every connection", parse: integer(1...86_400)),
+        Variable(
+            "ANALYTICS_DATABASE_LOCK_TIMEOUT_SEC", \.databaseLockTimeoutSeconds, "PostgreSQL lock_timeout of every connection",
+            parse: integer(1...86_400)),
+        Variable(
+            "ANALYTICS_DATABASE_IDLE_TRANSACTION_TIMEOUT_SEC", \.databaseIdleTransactionTimeoutSeconds,
+            "PostgreSQL idle_in_transaction_session_timeout of every connection", parse: integer(1...86_400)),
         Variable(
             "ANALYTICS_WORKER_WATCHDOG_SEC", \.workerWatchdogSeconds, "a worker silent this long is restarted by the supervisor",
             parse: integer(1...3600)),

@@ -16,8 +16,11 @@ public struct AnalyticsConfiguration: Sendable {
     public var database = PostgresEndpoint(database: "analytics")
     /// Prefix of every Redis key, stream and channel (`ANALYTICS_KEY_PREFIX`); see ``keyspace``.
     public var keyPrefix = "analytics"
-    /// Address of the gateway's listener, also bound by the admin listeners (`ANALYTICS_HTTP_HOST`).
+    /// Address of the gateway's listener (`ANALYTICS_HTTP_HOST`).
     public var httpHost = "127.0.0.1"
+    /// Address of the admin listeners (`/metrics`, `/healthz` of the aggregator, archiver and
+    /// supervisor), kept off the public address whatever ``httpHost`` is (`ANALYTICS_ADMIN_HOST`).
+    public var adminHost = "127.0.0.1"
     /// `ANALYTICS_HTTP_PORT`.
     public var httpPort = 8080
     /// Address of the WebSocket hub's listener (`ANALYTICS_WS_HOST`).
@@ -30,6 +33,11 @@ public struct AnalyticsConfiguration: Sendable {
     /// Port of `/metrics` and `/healthz` for a process without an HTTP listener of its own; the
     /// supervisor gives its workers the following ports (`ANALYTICS_ADMIN_PORT`).
     public var adminPort = 9090
+    /// Where the service keeps its own state: the generated secret (`ANALYTICS_DATA_DIR`).
+    public var dataDirectory = "./data"
+    /// The key that signs visitor cookies (`ANALYTICS_SECRET`); nil: generated once into
+    /// ``dataDirectory``. Every gateway of a deployment needs the same one.
+    public var secret: String?
     /// Whether the gateway sets the `analytics_vid` cookie; false identifies visitors by the cookieless
     /// id only (`ANALYTICS_COOKIES`).
     public var cookies = true
@@ -40,9 +48,35 @@ public struct AnalyticsConfiguration: Sendable {
     /// Proxies whose `X-Forwarded-For` is believed when finding the client's address
     /// (`ANALYTICS_TRUSTED_PROXIES`); see ``ClientAddressResolver``.
     public var trustedProxies: [IPNetwork] = []
-    /// Events one client may send per minute, per gateway instance; 0 turns the limit off
-    /// (`ANALYTICS_RATE_LIMIT`).
+    /// Events one client may send per minute, across every gateway of the deployment (the budget is
+    /// kept in Redis); 0 turns the limit off (`ANALYTICS_RATE_LIMIT`).
     public var rateLimitPerMinute = 600
+    /// Query parameters kept in stored page URLs and referrers besides `utm_*`
+    /// (`ANALYTICS_KEEP_QUERY_PARAMS`); every other parameter is removed before an event is stored.
+    public var keepQueryParameters: [String] = []
+    /// Entries the event stream may hold before the gateway refuses new events with 503
+    /// (`ANALYTICS_STREAM_MAX_EVENTS`): the bound on Redis's memory while the archiver is behind.
+    public var streamMaxEvents = 2_000_000
+    /// How long an event id chosen by a client is remembered, so that a retry of the same event is
+    /// answered without storing it twice (`ANALYTICS_IDEMPOTENCY_WINDOW_SEC`).
+    public var idempotencyWindowSeconds = 86_400
+    /// Open connections one client address may hold on the gateway (`ANALYTICS_MAX_CONNECTIONS_PER_ADDRESS`).
+    public var maxConnectionsPerAddress = 256
+    /// WebSocket clients one address may have on one hub (`ANALYTICS_WS_MAX_CONNECTIONS_PER_ADDRESS`).
+    public var wsMaxConnectionsPerAddress = 64
+    /// The longest a client may take to send a request's head, from the connection's start or the
+    /// previous answer (`ANALYTICS_HEADER_TIMEOUT_SEC`); the WebSocket handshake included.
+    public var headerTimeoutSeconds = 10
+    /// The longest a client may take to send a request's body (`ANALYTICS_BODY_TIMEOUT_SEC`).
+    public var bodyTimeoutSeconds = 10
+    /// How long a kept-alive connection may stay idle between requests (`ANALYTICS_IDLE_TIMEOUT_SEC`).
+    public var idleTimeoutSeconds = 60
+    /// PostgreSQL's `statement_timeout` on every connection (`ANALYTICS_DATABASE_STATEMENT_TIMEOUT_SEC`).
+    public var databaseStatementTimeoutSeconds = 300
+    /// PostgreSQL's `lock_timeout` on every connection (`ANALYTICS_DATABASE_LOCK_TIMEOUT_SEC`).
+    public var databaseLockTimeoutSeconds = 30
+    /// PostgreSQL's `idle_in_transaction_session_timeout` (`ANALYTICS_DATABASE_IDLE_TRANSACTION_TIMEOUT_SEC`).
+    public var databaseIdleTransactionTimeoutSeconds = 60
     /// A worker silent this long is killed and restarted by the supervisor
     /// (`ANALYTICS_WORKER_WATCHDOG_SEC`).
     public var workerWatchdogSeconds = 10

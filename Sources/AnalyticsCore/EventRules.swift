@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rules an event must pass to be accepted (the README's "Event rules"). A body either passes
 /// all of them or is refused whole, with an ``EventRejection`` naming the rule.
 public enum EventRules {
@@ -20,7 +22,7 @@ public enum EventRules {
     public static let ruleNames = [
         "body.size", "body.json", "body.object", "event_type.required", "event_type.format",
         "event_data.object", "event_data.keys", "event_data.depth", "event_data.size", "event_data.nul",
-        "event_data.theme", "event_data.letter_type", "page_url.format", "referrer.format",
+        "event_data.theme", "event_data.letter_type", "page_url.format", "referrer.format", "id.format",
     ]
 
     /// Whether `type` is a valid event type: `[a-z0-9_.:-]{1,50}`. The consumers apply it again to
@@ -34,11 +36,25 @@ public enum EventRules {
         }
     }
 
-    /// A theme is 1–64 characters without control characters (it becomes a sorted-set member and a label).
+    /// A theme is 1–64 characters without control, bidirectional-formatting or invisible
+    /// characters: it becomes a sorted-set member and a label, and dashboards show it to people, who
+    /// must see what it says (no reordered or hidden text).
     public static func isValidTheme(_ theme: String) -> Bool {
         let scalars = theme.unicodeScalars
-        return !scalars.isEmpty && scalars.count <= maximumThemeLength
-            && !scalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        return !scalars.isEmpty && scalars.count <= maximumThemeLength && !scalars.contains(where: isHiddenOrControl)
+    }
+
+    /// C0 and C1 controls, DEL, the bidirectional formatting characters (embeddings, overrides,
+    /// isolates, marks), zero-width and invisible characters, line and paragraph separators, and the
+    /// byte-order mark.
+    public static func isHiddenOrControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F: true
+        case 0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E: true
+        case 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xFFF9...0xFFFB: true
+        case 0xE0000...0xE007F: true
+        default: false
+        }
     }
 
     /// A URL-like field: at most 2,048 characters, no NUL (PostgreSQL text refuses it).
@@ -127,6 +143,14 @@ public enum EventRules {
             }
             referrer = ref
         }
-        return .success(ValidatedEventBody(eventType: eventType, eventData: eventData, pageURL: pageURL, referrer: referrer))
+        var clientID: UUID?
+        if let value = root["id"], value.kind != .null {
+            guard let text = value.string, let id = UUID(canonical: text) else {
+                return .failure(.init("id.format", "id: must be a UUID in its 36-character form (a version 7 UUID is best)"))
+            }
+            clientID = id
+        }
+        return .success(
+            ValidatedEventBody(eventType: eventType, eventData: eventData, pageURL: pageURL, referrer: referrer, clientID: clientID))
     }
 }

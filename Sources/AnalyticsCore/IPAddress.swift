@@ -34,6 +34,12 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// The bytes that name one client for limits: the whole address for IPv4, the /64 network for
+    /// IPv6 (one subscriber is routinely given a /64, so its 2⁶⁴ addresses are one client).
+    public var clientBlock: ArraySlice<UInt8> {
+        isIPv4 ? bytes[12...] : bytes[..<8]
+    }
+
     /// Dotted for IPv4; otherwise eight hexadecimal groups, without `::` shortening.
     public var description: String {
         if isIPv4 { return bytes[12...].map(String.init).joined(separator: ".") }

@@ -45,4 +45,12 @@ public struct RedisKeyspace: Sendable, Hashable {
 
     /// Stream of entries the consumers could not process, with the reason (never silently dropped).
     public var deadLetters: String { "\(prefix):events:dead" }
+
+    /// One client's rate-limit state (a GCRA arrival time, expiring with it), by a keyed hash of
+    /// its address block: every gateway shares it, and the address is not in Redis.
+    public func rateLimit(client: String) -> String { "\(prefix):ratelimit:\(client)" }
+
+    /// An event id a client chose, remembered with the stream entry it became, so that the same
+    /// event sent again is answered and not stored twice.
+    public func eventID(_ id: String) -> String { "\(prefix):eventid:\(id)" }
 }

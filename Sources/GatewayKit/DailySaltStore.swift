@@ -6,12 +6,16 @@ import Synchronization
 
 /// The cookieless salt of each UTC day: 32 random bytes, created once in Redis by whichever gateway
 /// asks first (`SET NX`), so that every gateway instance derives the same visitor id for the same
-/// client. The key expires after two days; each gateway caches the current day's salt, so a salt
+/// client. The key expires a short grace (``grace``, for clocks a little apart and requests
+/// straddling midnight) after its day ends, after which nobody, not even with Redis's dumps, can
+/// link that day's cookieless ids to addresses. Each gateway caches the current day's salt, so a salt
 /// costs one round trip a day.
 public final class DailySaltStore: Sendable {
     private let redis: RedisClient
     private let keyspace: RedisKeyspace
     private let cached = Mutex<(day: String, key: SymmetricKey)?>(nil)
+    /// How long after its UTC day a salt is kept.
+    public static let grace: Duration = .seconds(900)
 
     /// - Parameters:
     ///   - redis: the client that reads and creates the salt.
@@ -39,7 +43,9 @@ public final class DailySaltStore: Sendable {
         let candidate = (0..<32).map { _ in UInt8.random(in: 0...255) }
         var set = RedisCommand("SET", key)
         set.append(candidate)
-        set.append(contentsOf: ["NX", "EX", "172800"])
+        guard let date = CivilDate(iso: day) else { throw RedisError.unexpectedReply("day \(day)") }
+        let expiry = Int64(date.daysSinceEpoch + 1) * 86_400 + Self.grace.inMilliseconds / 1000
+        set.append(contentsOf: ["NX", "EXAT", String(expiry)])
         let replies = try await redis.pipeline([set, RedisCommand("GET", key)])
         guard case .bulk(let bytes) = replies[1], bytes.count == 32 else {
             throw RedisError.unexpectedReply("salt \(key)")

@@ -47,6 +47,11 @@ public struct EventAnswer: Sendable {
     static let storageUnavailable = EventAnswer.error(
         "event not recorded: storage unavailable, retry later", status: .serviceUnavailable, retryAfter: 1)
 
+    /// The 503 for an event refused while the stream is at its ceiling: the archiver is behind, so
+    /// the client is asked to come back in a while rather than at once.
+    static let streamFull = EventAnswer.error(
+        "event not recorded: the service is catching up, retry later", status: .serviceUnavailable, retryAfter: 30)
+
     /// Every header of the answer but `Date`, `Server` and `Content-Length`.
     var headerFields: HTTPFields {
         var fields = JSONResponse.headerFields

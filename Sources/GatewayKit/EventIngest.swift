@@ -1,12 +1,15 @@
 import AnalyticsCore
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
+import Synchronization
 
-/// The decision on `POST /api/analytics/event`: rate limit (``ClientRateLimiter``), validation
-/// against `EventRules`, visitor identification (``VisitorIdentifier``), then publication to the
-/// stream (``EventPublisher``). Answers 201 only once the event is on the stream; a refused event
-/// leaves nothing behind.
+/// The decision on `POST /api/analytics/event`: the gateway's own rate limit (``ClientRateLimiter``),
+/// validation against `EventRules`, visitor identification (``VisitorIdentifier``), then
+/// publication to the stream (``EventPublisher``), which also applies the limits shared by every
+/// gateway (rate limit, stream ceiling, idempotent ids). Answers 201 only once the event is on the
+/// stream; a refused event leaves nothing behind.
 ///
 /// The event route's channel handler calls it on the connection's event loop, so it never blocks:
 /// the answer comes back through a callback. The tracking middleware uses it to identify the
@@ -24,6 +27,11 @@ public struct EventIngest: Sendable {
     public let bots: CrawlerMatcher?
     /// Referrer spam, dropped like bots.
     public let blockedReferrers: ReferrerBlocklist
+    /// Takes the query parameters that are not to be stored out of page URLs and referrers.
+    public let queryFilter: QueryParameterFilter
+    /// Names clients in the shared rate limit.
+    let clientKeys: ClientKey
+    let refusals: IngestRefusalLog
 
     /// The rules checked on a request's head, before its body is read (labels of
     /// `analytics_gateway_events_rejected_total`).
@@ -39,11 +47,18 @@ public struct EventIngest: Sendable {
     ///   - origins: the web origins that may send events; the others get 403.
     ///   - bots: the bot filter (nil: off): a bot's events are answered 202 and not kept.
     ///   - blockedReferrers: referrer spam, dropped the same way.
+    ///   - queryFilter: the query parameters kept in stored URLs.
+    ///   - clientKeys: names clients in the shared rate limit (from the deployment's secret).
+    ///   - logger: where refusals of the whole ingest (the stream full) are reported.
     public init(
         publisher: EventPublisher, visitors: VisitorIdentifier, addresses: ClientAddressResolver, limiter: ClientRateLimiter,
         metrics: GatewayMetrics, ids: UUIDv7Generator = UUIDv7Generator(), origins: OriginPolicy = .any, bots: CrawlerMatcher? = nil,
-        blockedReferrers: ReferrerBlocklist = ReferrerBlocklist()
+        blockedReferrers: ReferrerBlocklist = ReferrerBlocklist(), queryFilter: QueryParameterFilter = QueryParameterFilter(),
+        clientKeys: ClientKey, logger: Logger
     ) {
+        self.queryFilter = queryFilter
+        self.clientKeys = clientKeys
+        self.refusals = IngestRefusalLog(logger: logger)
         self.origins = origins
         self.bots = bots
         self.blockedReferrers = blockedReferrers
@@ -110,6 +125,16 @@ public struct EventIngest: Sendable {
         return mediaType == "application/json" || mediaType == "text/plain"
     }
 
+    /// Whether the client reached us over HTTPS: said by a trusted proxy's `X-Forwarded-Proto` (the
+    /// gateway itself speaks plain HTTP, behind the proxy that terminates TLS).
+    func cameOverHTTPS(peer: IPAddress?, headers: HTTPFields) -> Bool {
+        guard let peer, !addresses.trustedProxies.isEmpty, addresses.isTrusted(peer),
+            let proto = headers[.forwardedProto]
+        else { return false }
+        // A chain of proxies lists one scheme each; the first is the client's.
+        return proto.split(separator: ",").first.map { $0.trimmed(of: " \t").lowercased() == "https" } ?? false
+    }
+
     /// A request a browser made for a page of another site (the tracker on a site's pages, the
     /// gateway on its own host): a cookie set in the answer would be a third-party cookie, which
     /// browsers drop or keep apart, so none is set and the visitor gets the cookieless id.
@@ -143,7 +168,7 @@ public struct EventIngest: Sendable {
     public func ingest(_ submission: EventSubmission, answer: @escaping @Sendable (EventAnswer) -> Void) {
         let fields = submission.headers
         let client = clientAddress(peer: submission.peer, headers: fields)
-        if limiter.isEnabled, let retryAfter = limiter.take(client: UInt64(bitPattern: Int64(client?.hashValue ?? 0))) {
+        if limiter.isEnabled, let retryAfter = limiter.take(client: UInt64(bitPattern: Int64(client?.clientBlock.hashValue ?? 0))) {
             metrics.recordRateLimited()
             return answer(
                 .error(
@@ -167,20 +192,22 @@ public struct EventIngest: Sendable {
 
         let now = EpochClock.milliseconds()
         let cookie = fields[.cookie]
-        let allowOrigin = origins.allowOriginHeader(for: fields[.origin])
-        let mayKeepCookie = !Self.isCrossSite(fields, authority: submission.authority)
+        let reply = Reply(
+            allowOrigin: origins.allowOriginHeader(for: fields[.origin]),
+            mayKeepCookie: !Self.isCrossSite(fields, authority: submission.authority),
+            secure: cameOverHTTPS(peer: submission.peer, headers: fields), client: clientKeys.name(of: client))
         let userAgent = fields[.userAgent] ?? ""
         if let identity = visitors.identifyWithoutWaiting(
             cookieHeader: cookie, clientAddress: client, userAgent: userAgent, nowMilliseconds: now)
         {
-            return publish(validated, identity: identity, now: now, setCookie: mayKeepCookie, allowOrigin: allowOrigin, answer: answer)
+            return publish(validated, identity: identity, now: now, reply: reply, answer: answer)
         }
         // The day's salt is not known yet: once a day per gateway.
         Task {
             do {
                 let identity = try await visitors.identify(
                     cookieHeader: cookie, clientAddress: client, userAgent: userAgent, nowMilliseconds: now)
-                publish(validated, identity: identity, now: now, setCookie: mayKeepCookie, allowOrigin: allowOrigin, answer: answer)
+                publish(validated, identity: identity, now: now, reply: reply, answer: answer)
             } catch {
                 metrics.recordPublishFailure(.unavailable("\(error)"))
                 answer(.storageUnavailable)
@@ -188,32 +215,53 @@ public struct EventIngest: Sendable {
         }
     }
 
+    /// What the answer to an event depends on besides its outcome.
+    struct Reply: Sendable {
+        let allowOrigin: (value: String, variesByOrigin: Bool)?
+        /// A same-site request: a cookie set in the answer would be kept.
+        let mayKeepCookie: Bool
+        /// The client came over HTTPS: the cookie gets `Secure`.
+        let secure: Bool
+        /// The client's name in the shared rate limit.
+        let client: String
+    }
+
     private func publish(
-        _ validated: ValidatedEventBody, identity: VisitorIdentity, now: Int64, setCookie: Bool,
-        allowOrigin: (value: String, variesByOrigin: Bool)?, answer: @escaping @Sendable (EventAnswer) -> Void
+        _ validated: ValidatedEventBody, identity: VisitorIdentity, now: Int64, reply: Reply,
+        answer: @escaping @Sendable (EventAnswer) -> Void
     ) {
         let event = AnalyticsEvent(
-            id: ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: validated.eventType,
-            eventData: validated.eventData, pageURL: validated.pageURL, referrer: validated.referrer, createdAt: now)
+            id: validated.clientID ?? ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: validated.eventType,
+            eventData: validated.eventData, pageURL: validated.pageURL.map(queryFilter.filtered),
+            referrer: validated.referrer.map(queryFilter.filtered), createdAt: now)
         let start = ContinuousClock.now
-        publisher.publish(event) { [metrics] result in
+        let setCookie =
+            identity.setCookie && reply.mayKeepCookie ? visitors.setCookieHeader(for: identity.visitorID, secure: reply.secure) : nil
+        publisher.publish(event, client: reply.client, idChosenByClient: validated.clientID != nil) { [metrics, refusals] result in
+            var created: EventAnswer
             switch result {
-            case .success:
+            case .success(let outcome):
                 metrics.recordPublish(ContinuousClock.now - start)
-                metrics.recordAccepted(.api)
+                if case .added = outcome { metrics.recordAccepted(.api) } else { metrics.recordRepeated() }
                 var json = JSONText(capacity: 96)
                 json.raw(#"{"success":true,"message":"Event tracked","id":"#)
                 json.string(event.id.lowercasedString)
                 json.raw("}")
-                var created = EventAnswer(
-                    status: .created, json: json,
-                    setCookie: identity.setCookie && setCookie ? VisitorIdentifier.setCookieHeader(for: identity.visitorID) : nil)
-                created.allowOrigin = allowOrigin
-                answer(created)
+                created = EventAnswer(status: .created, json: json, setCookie: setCookie)
+            case .failure(.rateLimited(let retryAfter)):
+                metrics.recordRateLimited()
+                created = .error(
+                    "rate limit: at most \(limiter.limitPerMinute) events a minute per client", status: .tooManyRequests,
+                    retryAfter: retryAfter)
+            case .failure(.streamFull):
+                refusals.streamFull(metrics: metrics)
+                created = .streamFull
             case .failure(let error):
                 metrics.recordPublishFailure(error)
-                answer(.storageUnavailable)
+                created = .storageUnavailable
             }
+            created.allowOrigin = reply.allowOrigin
+            answer(created)
         }
     }
 }
@@ -221,5 +269,6 @@ public struct EventIngest: Sendable {
 extension HTTPField.Name {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+    static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
     static let analyticsDropped = HTTPField.Name("X-Analytics-Dropped")!
 }

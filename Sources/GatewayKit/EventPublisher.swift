@@ -1,83 +1,155 @@
 import AnalyticsCore
 import RedisClient
 
-/// Puts accepted events on the stream (`XADD`). An event counts as accepted only once Redis has
-/// answered its `XADD`; concurrent publishes share pipelined round trips through the Redis client
-/// (group commit), and no caller waits for a batch to fill.
+/// Puts accepted events on the stream. An event counts as accepted only once Redis has answered;
+/// concurrent publishes share pipelined round trips through the Redis client (group commit), and no
+/// caller waits for a batch to fill.
+///
+/// Each event goes through one Lua script (``IngestScript``), run atomically by Redis, which decides
+/// everything that must hold across every gateway of a deployment: a client's event id seen before
+/// is answered with the entry it became, the client's rate limit is taken from its budget in Redis,
+/// an event is refused while the stream holds ``Limits/streamMaxEvents`` entries, and only then is
+/// it added.
 public struct EventPublisher: Sendable {
-    /// Why an event is not known to be on the stream. Both are answered 503 with `Retry-After`; they
-    /// are counted apart because only ``inDoubt(_:)`` may hide a stored event. The string says why,
-    /// for the logs.
+    /// Why an event is not on the stream. The first two are answered 503 and counted apart, because
+    /// only ``inDoubt(_:)`` may hide a stored event. The strings say why, for the logs.
     public enum Failure: Error, Sendable, Equatable {
         /// Redis could not be reached, did not answer in time or refused the entry (an error reply
         /// such as OOM); the event was not written.
         case unavailable(String)
-        /// The connection broke after the `XADD` was written: it may or may not be on the stream.
+        /// The connection broke after the script was sent: the event may or may not be on the stream.
         case inDoubt(String)
+        /// The client's budget, shared by every gateway, is spent: retry after this many seconds.
+        case rateLimited(retryAfterSeconds: Int)
+        /// The stream holds as many entries as it may (the archiver is behind): nothing was written.
+        case streamFull
+    }
+
+    /// What became of an event that is on the stream.
+    public enum Outcome: Sendable, Equatable {
+        /// Added now, as this stream entry.
+        case added(entryID: String)
+        /// Its id was seen before (a retry of the same event): it is on the stream as this entry
+        /// already and was not added again.
+        case alreadyStored(entryID: String)
+
+        /// The stream entry id.
+        public var entryID: String {
+            switch self {
+            case .added(let id), .alreadyStored(let id): id
+            }
+        }
+    }
+
+    /// The limits the script enforces.
+    public struct Limits: Sendable {
+        /// Events one client may send per minute across every gateway; 0 turns the limit off.
+        public var ratePerMinute: Int
+        /// Entries the stream may hold before new events are refused.
+        public var streamMaxEvents: Int
+        /// How long a client's event id is remembered.
+        public var idempotencyWindowSeconds: Int
+
+        /// - Parameters:
+        ///   - ratePerMinute: `ANALYTICS_RATE_LIMIT`.
+        ///   - streamMaxEvents: `ANALYTICS_STREAM_MAX_EVENTS`.
+        ///   - idempotencyWindowSeconds: `ANALYTICS_IDEMPOTENCY_WINDOW_SEC`.
+        public init(ratePerMinute: Int = 0, streamMaxEvents: Int = 2_000_000, idempotencyWindowSeconds: Int = 86_400) {
+            self.ratePerMinute = ratePerMinute
+            self.streamMaxEvents = streamMaxEvents
+            self.idempotencyWindowSeconds = idempotencyWindowSeconds
+        }
+
+        /// The limits the configuration sets.
+        public init(_ configuration: AnalyticsConfiguration) {
+            self.init(
+                ratePerMinute: configuration.rateLimitPerMinute, streamMaxEvents: configuration.streamMaxEvents,
+                idempotencyWindowSeconds: configuration.idempotencyWindowSeconds)
+        }
     }
 
     let redis: RedisClient
     let keyspace: RedisKeyspace
+    let limits: Limits
     /// Bound on the wait for Redis, so a request is answered 503 well within a second.
     let deadline: Duration
+    private let script = IngestScript.shared
 
     /// - Parameters:
     ///   - redis: the client that writes to the stream (the gateway's publishing client, apart from
     ///     the one that reads statistics).
-    ///   - keyspace: names the stream.
+    ///   - keyspace: names the stream and the keys of the limits.
+    ///   - limits: the rate limit, the stream's ceiling and the idempotency window.
     ///   - deadline: the longest wait for Redis's answer, queueing included.
-    public init(redis: RedisClient, keyspace: RedisKeyspace, deadline: Duration = .milliseconds(800)) {
+    public init(redis: RedisClient, keyspace: RedisKeyspace, limits: Limits = Limits(), deadline: Duration = .milliseconds(800)) {
         self.redis = redis
         self.keyspace = keyspace
+        self.limits = limits
         self.deadline = deadline
     }
 
     /// Puts one event on the stream and returns once Redis has answered.
-    /// - Returns: the stream entry id Redis assigned (not the event id).
-    /// - Throws: ``Failure/unavailable(_:)`` when the event was not written;
-    ///   ``Failure/inDoubt(_:)`` when the connection broke after the `XADD` was written.
+    /// - Parameters:
+    ///   - event: the validated event, with its ids.
+    ///   - client: the client's key for the rate limit (``ClientKey``); nil: not limited.
+    ///   - idChosenByClient: the event's id came from the client: a second event with it is not added.
+    /// - Returns: the stream entry, new or already there.
+    /// - Throws: ``Failure``.
     @discardableResult
-    public func publish(_ event: AnalyticsEvent) async throws(Failure) -> String {
-        let result: Result<[RedisValue], any Error>
-        do {
-            result = .success(try await redis.pipeline([command(for: event)], timeout: deadline))
-        } catch {
-            result = .failure(error)
+    public func publish(_ event: AnalyticsEvent, client: String? = nil, idChosenByClient: Bool = false) async throws(Failure) -> Outcome {
+        let result = await withCheckedContinuation { continuation in
+            publish(event, client: client, idChosenByClient: idChosenByClient) { continuation.resume(returning: $0) }
         }
-        return try Self.entryID(from: result).get()
+        return try result.get()
     }
 
     /// Puts one event on the stream, for a caller that is not async (the event route, which must not
     /// block its event loop).
     /// - Parameters:
     ///   - event: the validated event, with its ids.
-    ///   - then: called once with the stream entry id or the ``Failure``, on one of the Redis
-    ///     client's threads (or the caller's, when the client is shut down).
-    public func publish(_ event: AnalyticsEvent, then: @escaping @Sendable (Result<String, Failure>) -> Void) {
-        redis.pipeline([command(for: event)], timeout: deadline) { then(Self.entryID(from: $0)) }
+    ///   - client: the client's key for the rate limit; nil: not limited.
+    ///   - idChosenByClient: the event's id came from the client.
+    ///   - then: called once with the outcome or the ``Failure``, on one of the Redis client's
+    ///     threads (or the caller's, when the client is shut down).
+    public func publish(
+        _ event: AnalyticsEvent, client: String?, idChosenByClient: Bool, then: @escaping @Sendable (Result<Outcome, Failure>) -> Void
+    ) {
+        let rate = client != nil && limits.ratePerMinute > 0 ? limits.ratePerMinute : 0
+        var arguments = [
+            String(rate > 0 ? 60_000_000 / rate : 0), "60000000", String(limits.streamMaxEvents),
+            String(idChosenByClient ? limits.idempotencyWindowSeconds : 0),
+        ]
+        arguments.append(contentsOf: StreamEntryCodec.fields(of: event))
+        let keys = [keyspace.stream, keyspace.rateLimit(client: client ?? "-"), keyspace.eventID(event.id.lowercasedString)]
+        script.run(on: redis, keys: keys, arguments: arguments, timeout: deadline) { then(Self.outcome(from: $0)) }
     }
 
-    func command(for event: AnalyticsEvent) -> RedisCommand {
-        var command = RedisCommand("XADD", keyspace.stream, "*")
-        command.append(contentsOf: StreamEntryCodec.fields(of: event))
-        return command
-    }
-
-    /// Maps the pipeline's outcome to the entry id or a ``Failure``.
-    static func entryID(from result: Result<[RedisValue], any Error>) -> Result<String, Failure> {
+    /// Maps the script's reply (or the pipeline's failure) to an ``Outcome`` or a ``Failure``.
+    static func outcome(from result: Result<RedisValue, any Error>) -> Result<Outcome, Failure> {
         let reply: RedisValue
         switch result {
-        case .success(let replies):
-            reply = replies[0]
+        case .success(let value):
+            reply = value
         case .failure(RedisError.connectionLost(let reason)):
             return .failure(.inDoubt(reason))
         case .failure(let error):
             return .failure(.unavailable("\(error)"))
         }
-        guard let id = reply.string, reply.errorMessage == nil else {
-            // An error reply (e.g. OOM, MISCONF): Redis did not take the entry.
-            return .failure(.unavailable(reply.errorMessage ?? "unexpected XADD reply"))
+        if let message = reply.errorMessage {
+            // An error reply (OOM, MISCONF, a script error): Redis did not take the entry.
+            return .failure(.unavailable(message))
         }
-        return .success(id)
+        guard let parts = reply.array, parts.count == 2, let verdict = parts[0].string, let value = parts[1].string else {
+            return .failure(.unavailable("unexpected reply to the ingest script"))
+        }
+        switch verdict {
+        case "added": return .success(.added(entryID: value))
+        case "repeated": return .success(.alreadyStored(entryID: value))
+        case "limited":
+            let microseconds = Int64(value) ?? 1_000_000
+            return .failure(.rateLimited(retryAfterSeconds: max(1, Int((microseconds + 999_999) / 1_000_000))))
+        case "full": return .failure(.streamFull)
+        default: return .failure(.unavailable("unexpected reply to the ingest script: \(verdict)"))
+        }
     }
 }

@@ -25,6 +25,8 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias HeadCheck = @Sendable (HTTPFields) -> EventAnswer?
 
     static let endpoint = "/api/analytics/event"
+    /// What an event body's buffer starts with: a tracker's event fits.
+    static let initialBodyCapacity = 1024
 
     private struct EventRequest {
         let head: HTTPRequest
@@ -137,7 +139,9 @@ final class EventRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let fits = declared <= EventRules.maximumBodyBytes
                 let refusal = fits ? headCheck(head.headerFields) : nil
                 let accepted = fits && refusal == nil
-                event = EventRequest(head: head, body: accepted ? context.channel.allocator.buffer(capacity: declared) : nil, start: .now)
+                // The buffer grows with the bytes that arrive, not with what the client declares.
+                let capacity = min(declared, Self.initialBodyCapacity)
+                event = EventRequest(head: head, body: accepted ? context.channel.allocator.buffer(capacity: capacity) : nil, start: .now)
                 if !fits {
                     refuseOversizedBody(context: context)
                 } else if let refusal {

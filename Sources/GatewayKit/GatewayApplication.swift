@@ -40,7 +40,9 @@ public struct GatewayApplication: ServiceApplication {
     /// - Parameters:
     ///   - configuration: the process's configuration.
     ///   - logger: the logger of the process and of its Redis clients.
-    public init(configuration: AnalyticsConfiguration, logger: Logger) {
+    /// - Throws: ``ConfigurationError`` when the generated secret can be neither read nor created.
+    public init(configuration: AnalyticsConfiguration, logger: Logger) throws {
+        let secret = try ServerSecret.load(configuration)
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
         self.registry = registry
         startMetadata = ["listen": "\(configuration.httpHost):\(configuration.httpPort)", "redis": "\(configuration.redis.redacted)"]
@@ -54,15 +56,17 @@ public struct GatewayApplication: ServiceApplication {
         }
         let keyspace = configuration.keyspace
         let metrics = GatewayMetrics(registry: registry, routes: Self.routes)
-        let publisher = EventPublisher(redis: publishRedis, keyspace: keyspace)
+        let publisher = EventPublisher(redis: publishRedis, keyspace: keyspace, limits: .init(configuration))
         let ingest = EventIngest(
             publisher: publisher,
             visitors: VisitorIdentifier(
-                cookiesEnabled: configuration.cookies, salts: DailySaltStore(redis: queryRedis, keyspace: keyspace)),
+                cookiesEnabled: configuration.cookies, salts: DailySaltStore(redis: queryRedis, keyspace: keyspace),
+                cookie: VisitorCookie(secret: secret)),
             addresses: ClientAddressResolver(trustedProxies: configuration.trustedProxies),
             limiter: ClientRateLimiter(limitPerMinute: configuration.rateLimitPerMinute),
             metrics: metrics, origins: configuration.allowedOrigins, bots: configuration.botFilter ? CrawlerMatcher() : nil,
-            blockedReferrers: configuration.blockedReferrers)
+            blockedReferrers: configuration.blockedReferrers, queryFilter: QueryParameterFilter(keeping: configuration.keepQueryParameters),
+            clientKeys: ClientKey(secret: secret), logger: logger)
         let recorder = PageviewRecorder(publisher: publisher, metrics: metrics, logger: logger)
         let stats = StatsReader(redis: queryRedis, keyspace: keyspace, activeWindowSeconds: configuration.activeWindowSeconds)
         let readiness = ReadinessProbe(redis: queryRedis, keyspace: keyspace)
@@ -73,15 +77,18 @@ public struct GatewayApplication: ServiceApplication {
         router.add(middleware: TrackingMiddleware(ingest: ingest, recorder: recorder))
         Self.addRoutes(to: router, stats: stats, readiness: readiness, registry: registry, logger: logger)
 
+        let guardSettings = HTTPConnectionGuard.Settings(configuration, maximumPerAddress: configuration.maxConnectionsPerAddress)
         let app = Application(
             router: router,
             // Event POSTs are answered on the connection's event loop (EventRouteHandler), the
-            // rest by the router. No idle timeout: Hummingbird's, which never sees the event
-            // requests, would close a connection that only sends events as idle.
+            // rest by the router. The guard in front of it times every connection out and caps
+            // them per address; Hummingbird's idle timeout, which never sees the event requests,
+            // would close a connection that only sends events as idle.
             server: .http1(
                 configuration: .init(additionalChannelHandlers: [
+                    HTTPConnectionGuard(settings: guardSettings),
                     EventRouteHandler(
-                        ingest: ingest.ingest, headCheck: ingest.refusal(head:), metrics: metrics, serverName: Self.serverName)
+                        ingest: ingest.ingest, headCheck: ingest.refusal(head:), metrics: metrics, serverName: Self.serverName),
                 ])),
             configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: Self.serverName),
             logger: logger)
@@ -187,7 +194,8 @@ public struct GatewayApplication: ServiceApplication {
             return try await body()
         } catch {
             logger.warning("statistics read failed", metadata: ["error": "\(error)"])
-            return JSONResponse.error("statistics unavailable: \(error)", status: .serviceUnavailable, retryAfter: 1)
+            // The reason stays in the log: clients learn only that they may retry.
+            return JSONResponse.error("statistics unavailable, retry later", status: .serviceUnavailable, retryAfter: 1)
         }
     }
 }

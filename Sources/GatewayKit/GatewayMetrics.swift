@@ -12,6 +12,8 @@ public final class GatewayMetrics: Sendable {
     private let rejected: [String: Counter]
     private let publishFailures: [String: Counter]
     private let rateLimited: Counter
+    private let ingestRefused: [IngestRefusal: Counter]
+    private let repeated: Counter
     private let dropped: [DropReason: Counter]
     private let pageviewsDropped: Counter
     private let publishDuration: DurationHistogram
@@ -26,6 +28,13 @@ public final class GatewayMetrics: Sendable {
         case bot
         /// A referrer on `ANALYTICS_BLOCKED_REFERRERS`.
         case referrer
+    }
+
+    /// Why the gateway refused events whatever their client (the `reason` label of
+    /// `analytics_gateway_ingest_refused_total`).
+    public enum IngestRefusal: String, Sendable, CaseIterable {
+        /// The stream holds `ANALYTICS_STREAM_MAX_EVENTS` entries.
+        case streamFull = "stream_full"
     }
 
     /// Where an accepted event came from, the `source` label of
@@ -72,6 +81,16 @@ public final class GatewayMetrics: Sendable {
         self.dropped = dropped
         rateLimited = p.makeCounter(
             name: "analytics_gateway_rate_limited_total", help: "Events refused with 429 by the per-client rate limit")
+        var refused: [IngestRefusal: Counter] = [:]
+        for reason in IngestRefusal.allCases {
+            refused[reason] = p.makeCounter(
+                name: "analytics_gateway_ingest_refused_total", labels: [("reason", reason.rawValue)],
+                help: "Events and pageviews refused (503) because the service cannot take more, by reason")
+        }
+        ingestRefused = refused
+        repeated = p.makeCounter(
+            name: "analytics_gateway_events_repeated_total",
+            help: "Events whose client-chosen id was already stored: answered 201 and not stored again")
         pageviewsDropped = p.makeCounter(
             name: "analytics_gateway_pageviews_dropped_total",
             help: "Pageviews of the tracking middleware that could not be put on the stream after retries")
@@ -102,6 +121,10 @@ public final class GatewayMetrics: Sendable {
     public func recordDropped(_ reason: DropReason) { dropped[reason]?.increment() }
     /// An event refused with 429 by the rate limit.
     public func recordRateLimited() { rateLimited.increment() }
+    /// Events refused whatever their client.
+    public func recordIngestRefused(_ reason: IngestRefusal) { ingestRefused[reason]?.increment() }
+    /// An event sent again with the id of one already stored.
+    public func recordRepeated() { repeated.increment() }
     /// A pageview given up after its retries.
     public func recordPageviewDropped() { pageviewsDropped.increment() }
     /// The time Redis took to answer an accepted event's `XADD`.
@@ -112,6 +135,8 @@ public final class GatewayMetrics: Sendable {
         switch failure {
         case .unavailable: publishFailures["unavailable"]?.increment()
         case .inDoubt: publishFailures["in_doubt"]?.increment()
+        case .rateLimited: recordRateLimited()
+        case .streamFull: recordIngestRefused(.streamFull)
         }
     }
 

@@ -32,8 +32,10 @@ struct TrackingMiddleware: RouterMiddleware {
         guard let identity = try? await ingest.identify(request: request, context: context, nowMilliseconds: now) else {
             return response
         }
+        let client = ingest.clientAddress(request: request, context: context)
         if identity.setCookie {
-            response.headers[.setCookie] = VisitorIdentifier.setCookieHeader(for: identity.visitorID)
+            let secure = ingest.cameOverHTTPS(peer: context.peerAddress, headers: request.headers)
+            response.headers[.setCookie] = ingest.visitors.setCookieHeader(for: identity.visitorID, secure: secure)
         }
         var data = JSONText(capacity: 96 + userAgent.utf8.count)
         data.raw("{")
@@ -43,13 +45,16 @@ struct TrackingMiddleware: RouterMiddleware {
         data.raw(",")
         data.field("user_agent", String(userAgent.unicodeScalars.prefix(512)))
         data.raw("}")
-        let pageURL = String(request.uri.description.unicodeScalars.prefix(EventRules.maximumURLLength))
-        let referrer = request.headers[.referer].map { String($0.unicodeScalars.prefix(EventRules.maximumURLLength)) }
+        let pageURL = String(ingest.queryFilter.filtered(request.uri.description).unicodeScalars.prefix(EventRules.maximumURLLength))
+        let referrer = request.headers[.referer].map {
+            String(ingest.queryFilter.filtered($0).unicodeScalars.prefix(EventRules.maximumURLLength))
+        }
         recorder.record(
             AnalyticsEvent(
                 id: ingest.ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: DomainEvent.pageview,
                 eventData: data.string, pageURL: pageURL.contains("\u{0}") ? nil : pageURL,
-                referrer: referrer?.contains("\u{0}") == true ? nil : referrer, createdAt: now))
+                referrer: referrer?.contains("\u{0}") == true ? nil : referrer, createdAt: now),
+            client: ingest.clientKeys.name(of: client))
         return response
     }
 }

@@ -5,7 +5,7 @@ import RedisClient
 import Synchronization
 
 /// Gives each event its visitor, as a ``VisitorIdentity``: the id of a valid `analytics_vid`
-/// cookie, or else the cookieless id, an HMAC of the client address and user agent under the day's
+/// cookie (one this deployment signed: `<uuid>.<MAC>`, see ``VisitorCookie``), or else the cookieless id, an HMAC of the client address and user agent under the day's
 /// salt (``DailySaltStore``). The cookieless ids computed lately are remembered for the day, so a
 /// client sending many events without a cookie costs one HMAC a day.
 public struct VisitorIdentifier: Sendable {
@@ -18,21 +18,23 @@ public struct VisitorIdentifier: Sendable {
     /// visitor is known by its cookieless id on every request.
     public let cookiesEnabled: Bool
     let salts: DailySaltStore
+    /// Signs and checks the cookie's id.
+    public let cookie: VisitorCookie
     let recent = RecentCookielessIDs()
 
     /// - Parameters:
     ///   - cookiesEnabled: whether a visitor without a valid cookie is given one.
     ///   - salts: the days' salts of the cookieless ids.
-    public init(cookiesEnabled: Bool, salts: DailySaltStore) {
+    ///   - cookie: signs the ids the gateway gives and checks those it is sent.
+    public init(cookiesEnabled: Bool, salts: DailySaltStore, cookie: VisitorCookie) {
         self.cookiesEnabled = cookiesEnabled
         self.salts = salts
+        self.cookie = cookie
     }
 
-    /// The visitor id carried by a `Cookie` header, if well-formed. Scans the bytes: this runs on
-    /// every request that has a cookie.
-    /// - Returns: the value of the first `analytics_vid` cookie as a UUID; nil when there is none or
-    ///   its value is not a well-formed UUID.
-    public static func visitorID(fromCookieHeader header: String?) -> UUID? {
+    /// The value of the first `analytics_vid` cookie of a `Cookie` header, as sent. Scans the bytes:
+    /// this runs on every request that has a cookie.
+    public static func cookieValue(fromCookieHeader header: String?) -> String? {
         guard let header else { return nil }
         let name = Array(cookieName.utf8)
         let bytes = Array(header.utf8)
@@ -51,7 +53,7 @@ public struct VisitorIdentifier: Sendable {
             while let f = value.first, f == 0x20 || f == 0x09 { value = value.dropFirst() }
             while let l = value.last, l == 0x20 || l == 0x09 { value = value.dropLast() }
             // The first cookie of that name decides, as browsers send the most specific first.
-            return UUID(canonical: String(decoding: value, as: UTF8.self))
+            return String(decoding: value, as: UTF8.self)
         }
         return nil
     }
@@ -106,7 +108,7 @@ public struct VisitorIdentifier: Sendable {
     public func identifyWithoutWaiting(cookieHeader: String?, clientAddress: IPAddress?, userAgent: String, nowMilliseconds: Int64)
         -> VisitorIdentity?
     {
-        if let id = Self.visitorID(fromCookieHeader: cookieHeader) {
+        if let id = cookie.visitorID(fromValue: Self.cookieValue(fromCookieHeader: cookieHeader)) {
             return VisitorIdentity(visitorID: id, setCookie: false)
         }
         let day = TimeBucket(epochMilliseconds: nowMilliseconds).dayName
@@ -121,9 +123,14 @@ public struct VisitorIdentifier: Sendable {
         return VisitorIdentity(visitorID: id, setCookie: cookiesEnabled)
     }
 
-    /// The `Set-Cookie` value that gives a visitor its id: the whole site, a year, `SameSite=Lax`,
-    /// `HttpOnly`.
-    public static func setCookieHeader(for id: UUID) -> String {
-        "\(cookieName)=\(id.lowercasedString); Path=/; Max-Age=\(cookieMaxAge); SameSite=Lax; HttpOnly"
+    /// The `Set-Cookie` value that gives a visitor its signed id: the whole site, a year,
+    /// `SameSite=Lax`, `HttpOnly`, and `Secure` when the page came over HTTPS.
+    public func setCookieHeader(for id: UUID, secure: Bool) -> String {
+        Self.setCookieHeader(value: cookie.value(for: id), secure: secure)
+    }
+
+    /// The `Set-Cookie` value for a cookie value already signed.
+    public static func setCookieHeader(value: String, secure: Bool) -> String {
+        "\(cookieName)=\(value); Path=/; Max-Age=\(cookieMaxAge); SameSite=Lax; HttpOnly\(secure ? "; Secure" : "")"
     }
 }

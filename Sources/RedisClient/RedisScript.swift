@@ -1,3 +1,4 @@
+import Crypto
 import Synchronization
 
 /// A Lua script run with `EVALSHA`, loaded on first use and again after `NOSCRIPT` (a restarted or
@@ -8,9 +9,47 @@ public final class RedisScript: Sendable {
     public let source: String
     private let sha = Mutex<String?>(nil)
 
+    /// The script's SHA-1 in hex, as Redis names it: what `EVALSHA` sends.
+    public let digest: String
+
     /// Does not contact Redis: the script is loaded by its first run.
     public init(_ source: String) {
         self.source = source
+        digest = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+            let hex = Array("0123456789abcdef".utf8)
+            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]], as: UTF8.self)
+        }.joined()
+    }
+
+    /// Runs the script without a task, for callers on an event loop: `EVALSHA`, and `EVAL` with the
+    /// source when Redis does not know the script (it then keeps it for the next `EVALSHA`).
+    /// - Parameters:
+    ///   - client: the client to run it on.
+    ///   - keys: the script's `KEYS`.
+    ///   - arguments: the script's `ARGV`.
+    ///   - timeout: the deadline of each round trip.
+    ///   - then: called once with the reply (an error reply included, as a value) or what the
+    ///     pipeline failed with, on one of the client's threads.
+    public func run(
+        on client: RedisClient, keys: [String], arguments: [String], timeout: Duration? = nil,
+        then: @escaping @Sendable (Result<RedisValue, any Error>) -> Void
+    ) {
+        client.pipeline([command("EVALSHA", digest, keys: keys, arguments: arguments)], timeout: timeout) { [source] result in
+            // NOSCRIPT: nothing ran; run it with its source, which also loads it.
+            guard case .success(let replies) = result, replies[0].errorMessage?.hasPrefix("NOSCRIPT") == true else {
+                return then(result.map { $0[0] })
+            }
+            client.pipeline([self.command("EVAL", source, keys: keys, arguments: arguments)], timeout: timeout) { retried in
+                then(retried.map { $0[0] })
+            }
+        }
+    }
+
+    private func command(_ name: String, _ script: String, keys: [String], arguments: [String]) -> RedisCommand {
+        var command = RedisCommand(name, script, String(keys.count))
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
+        return command
     }
 
     /// Runs the script, loading it first if needed.

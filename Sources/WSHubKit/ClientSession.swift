@@ -48,6 +48,9 @@ struct ClientSession: Sendable {
         // the message reader's larger suspended frame costs memory per connection, for messages
         // that are one small frame in practice.
         var text: ByteBuffer?
+        // One refresh a second at most: each costs Redis reads, and a client asking in a loop
+        // would make every client's figures later.
+        var lastRefresh: ContinuousClock.Instant?
         do {
             for try await frame in inbound {
                 switch frame.opcode {
@@ -64,7 +67,15 @@ struct ClientSession: Sendable {
                 }
                 if frame.fin, let message = text {
                     text = nil
-                    if Self.isRefresh(message) { await hub.sendInitialStats(to: client) }
+                    if Self.isRefresh(message) {
+                        let now = ContinuousClock.now
+                        if let last = lastRefresh, now - last < Self.refreshInterval {
+                            metrics.recordRefreshIgnored()
+                            continue
+                        }
+                        lastRefresh = now
+                        await hub.sendInitialStats(to: client)
+                    }
                 }
             }
         } catch {}
@@ -83,6 +94,9 @@ struct ClientSession: Sendable {
             channel.close(promise: nil)
         }
     }
+
+    /// The least time between two `refresh_stats` answered for one client; those between are ignored.
+    static let refreshInterval: Duration = .seconds(1)
 
     /// Longest message read from a dashboard.
     static let maximumMessageSize = 4096

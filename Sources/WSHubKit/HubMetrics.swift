@@ -18,6 +18,8 @@ public final class HubMetrics: Sendable {
         case full
         /// Refused at the upgrade: origin not allowed.
         case origin
+        /// Refused at the upgrade: its address has as many clients as it may (429).
+        case address
         /// Left a protocol ping unanswered for a ping period: closed with 1001.
         case silent
     }
@@ -31,12 +33,15 @@ public final class HubMetrics: Sendable {
     private let subscribed: Gauge
     private let fanout: DurationHistogram
     private let connections: Counter
+    private let refreshesIgnored: Counter
 
     /// Registers the hub's metrics in `registry`.
     public init(registry: MetricsRegistry) {
         let p = registry.prometheus
         clients = p.makeGauge(name: "analytics_wshub_clients", help: "WebSocket clients connected to this hub")
         connections = p.makeCounter(name: "analytics_wshub_connections_total", help: "WebSocket clients accepted since start")
+        refreshesIgnored = p.makeCounter(
+            name: "analytics_wshub_refreshes_ignored_total", help: "refresh_stats requests ignored: sooner than a second after the last")
         var sent: [MessageType: Counter] = [:]
         for type in MessageType.allCases {
             sent[type] = p.makeCounter(
@@ -63,6 +68,7 @@ public final class HubMetrics: Sendable {
 
     func setClients(_ n: Int) { clients.set(to: Double(n)) }
     func recordConnection() { connections.increment() }
+    func recordRefreshIgnored() { refreshesIgnored.increment() }
     func recordSent(_ type: MessageType, count: Int) { sent[type]?.increment(by: Int64(count)) }
     func recordDropped(_ reason: DropReason) { dropped[reason]?.increment() }
     func recordReceived(events: Int) {

@@ -1,6 +1,7 @@
 import AnalyticsCore
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -66,7 +67,11 @@ public struct WSHubApplication: ServiceApplication {
                 endpoint: configuration.redis, channels: [configuration.keyspace.realtimeChannel],
                 name: "wshub-subscribe"),
             hub: hub, logger: logger)
-        let admission = AdmissionPolicy(allowedOrigins: configuration.wsAllowedOrigins ?? configuration.allowedOrigins, hub: hub)
+        let admission = AdmissionPolicy(
+            allowedOrigins: configuration.wsAllowedOrigins ?? configuration.allowedOrigins, hub: hub,
+            perAddress: ConnectionCounter(maximumPerAddress: configuration.wsMaxConnectionsPerAddress, exempt: configuration.trustedProxies)
+        )
+        let timeouts = HTTPConnectionGuard.Settings(configuration, maximumPerAddress: nil).timeouts
 
         let router = Router()
         AdminServer.addRoutes(to: router, registry: registry) { hub.liveness.problem(silentFor: 5) }
@@ -76,6 +81,7 @@ public struct WSHubApplication: ServiceApplication {
                 switch admission.refusal(origin: request.headers[.origin]) {
                 case .origin: (.forbidden, "origin not allowed")
                 case .full: (.serviceUnavailable, "too many connections, retry later")
+                case .address: (.tooManyRequests, "too many connections from your address, retry later")
                 case nil: (.badRequest, "WebSocket upgrade required")
                 }
             var response = Response(
@@ -87,32 +93,45 @@ public struct WSHubApplication: ServiceApplication {
 
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                configuration: .init(ws: .init(extensions: [.sharedDeflate], autoPing: .disabled, closeTimeout: .seconds(2)))
-            ) { request, channel, _ in
-                guard request.path == Self.path else { return .dontUpgrade }
-                // An origin not allowed is refused at the handshake (the route above answers 403).
-                // A hub that is full upgrades and closes at once with 1013, a code a browser's
-                // reconnect logic can see (a failed upgrade gives it no reason at all).
-                let refusal = admission.refusal(origin: request.headerFields[.origin])
-                if refusal == .origin {
-                    metrics.recordDropped(.origin)
-                    Self.refuseHandshake(on: channel)
-                    return .dontUpgrade
-                }
-                let deflates = SharedDeflateNegotiation.negotiated(requestHeaders: request.headerFields)
-                return .upgrade([:]) { inbound, outbound, _ in
-                    switch refusal {
-                    case .origin?:
-                        break  // refused before the upgrade
-                    case .full?:
-                        metrics.recordDropped(.full)
-                        try? await outbound.close(.unknown(1013), reason: "too many connections, try again later")
-                    case nil:
-                        await ClientSession(hub: hub, metrics: metrics, channel: channel, deflates: deflates).serve(
-                            inbound: inbound, outbound: outbound)
-                    }
-                }
+            // The handshake guard in front of the codecs: a handshake must arrive within the header
+            // timeout; after the upgrade, the hub's pings watch the connection.
+            server: HTTPServerBuilder { responder in
+                GuardedChildChannel(
+                    HTTP1WebSocketUpgradeChannel(
+                        responder: responder,
+                        configuration: .init(ws: .init(extensions: [.sharedDeflate], autoPing: .disabled, closeTimeout: .seconds(2)))
+                    ) { request, channel, _ in
+                        guard request.path == Self.path else { return .dontUpgrade }
+                        // An origin not allowed, or an address with too many clients, is refused at
+                        // the handshake (403, 429). A hub that is full upgrades and closes at once
+                        // with 1013, a code a browser's reconnect logic can see (a failed upgrade
+                        // gives it no reason at all).
+                        let refusal = admission.refusal(origin: request.headerFields[.origin])
+                        if refusal == .origin {
+                            metrics.recordDropped(.origin)
+                            Self.refuseHandshake(on: channel, status: .forbidden, message: "origin not allowed")
+                            return .dontUpgrade
+                        }
+                        if refusal == nil, !admission.admitAddress(of: channel) {
+                            metrics.recordDropped(.address)
+                            Self.refuseHandshake(
+                                on: channel, status: .tooManyRequests, message: "too many connections from your address, retry later")
+                            return .dontUpgrade
+                        }
+                        let deflates = SharedDeflateNegotiation.negotiated(requestHeaders: request.headerFields)
+                        return .upgrade([:]) { inbound, outbound, _ in
+                            switch refusal {
+                            case .origin?, .address?:
+                                break  // refused before the upgrade
+                            case .full?:
+                                metrics.recordDropped(.full)
+                                try? await outbound.close(.unknown(1013), reason: "too many connections, try again later")
+                            case nil:
+                                await ClientSession(hub: hub, metrics: metrics, channel: channel, deflates: deflates).serve(
+                                    inbound: inbound, outbound: outbound)
+                            }
+                        }
+                    }, timeouts: timeouts)
             },
             configuration: .init(address: .hostname(configuration.wsHost, port: configuration.wsPort), serverName: "analytics-wshub"),
             logger: logger)
@@ -126,15 +145,17 @@ public struct WSHubApplication: ServiceApplication {
         ]
     }
 
-    /// Answers a WebSocket handshake from an origin not allowed with `403` and closes. (Declining
-    /// the upgrade alone would have the server answer an empty `400`.) The handshake is still on
-    /// the HTTP/1 codec's side of the pipeline, hence its types.
-    static func refuseHandshake(on channel: any Channel) {
-        let body = #"{"error":"origin not allowed"}"#
-        let headers = HTTPHeaders([
+    /// Answers a WebSocket handshake that is refused (origin not allowed: `403`; too many clients
+    /// from its address: `429`) and closes. (Declining the upgrade alone would have the server
+    /// answer an empty `400`.) The handshake is still on the HTTP/1 codec's side of the pipeline,
+    /// hence its types.
+    static func refuseHandshake(on channel: any Channel, status: HTTPResponseStatus, message: String) {
+        let body = #"{"error":\#(JSONText.quoted(message))}"#
+        var headers = HTTPHeaders([
             ("Content-Type", "application/json"), ("Content-Length", String(body.utf8.count)), ("Connection", "close"),
         ])
-        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .forbidden, headers: headers)), promise: nil)
+        if status == .tooManyRequests { headers.add(name: "Retry-After", value: "5") }
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
         channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: body))), promise: nil)
         channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
     }

@@ -291,7 +291,7 @@ struct EventRulesTests {
     }
 
     @Test func everyRuleNameIsDeclaredOnce() {
-        #expect(EventRules.ruleNames.count == 14)
+        #expect(EventRules.ruleNames.count == 15)
         #expect(Set(EventRules.ruleNames).count == EventRules.ruleNames.count)
     }
 

@@ -17,6 +17,8 @@ struct GatewayIntegrationTests {
         let group: ServiceGroup
         let task: Task<Void, any Error>
         let keyspace = RedisKeyspace()
+        /// The secret of every gateway the tests start.
+        static let secret = "test-secret-of-at-least-32-characters"
 
         init(server: RedisServer? = nil, _ adjust: (inout AnalyticsConfiguration) -> Void = { _ in }) async throws {
             let server = if let server { server } else { try await RedisServer() }
@@ -27,11 +29,13 @@ struct GatewayIntegrationTests {
             configuration.httpPort = FreePort.next()
             // The pipeline's tests send events as scripts do, without a browser's user agent.
             configuration.botFilter = false
+            // Every gateway of a test shares one secret, as a deployment's do.
+            configuration.secret = Harness.secret
             adjust(&configuration)
             http = HTTPTestClient(port: configuration.httpPort)
             var logger = Logger(label: "gateway-test")
             logger.logLevel = .warning
-            let app = GatewayApplication(configuration: configuration, logger: logger)
+            let app = try GatewayApplication(configuration: configuration, logger: logger)
             let group = ServiceGroup(configuration: .init(services: app.services.map { .init(service: $0) }, logger: logger))
             self.group = group
             task = Task { try await group.run() }
@@ -81,7 +85,7 @@ struct GatewayIntegrationTests {
         #expect(abs(event.createdAt - EpochClock.milliseconds()) < 5_000)
         // The visitor gets a first-party cookie holding the id the event carries.
         let cookie = try #require(answer.header("Set-Cookie"))
-        #expect(cookie.hasPrefix("analytics_vid=\(event.visitorID.lowercasedString);"))
+        #expect(cookie.hasPrefix("analytics_vid=\(event.visitorID.lowercasedString)."))
         #expect(cookie.contains("HttpOnly"))
     }
 
@@ -138,8 +142,9 @@ struct GatewayIntegrationTests {
             }
         }
         let known = UUID()
+        let signed = VisitorCookie(secret: ServerSecret(Harness.secret)).value(for: known)
         let withCookie = try await h.http.post(
-            "/api/analytics/event", body: #"{"event_type":"click"}"#, headers: [("Cookie", "a=b; analytics_vid=\(known.lowercasedString)")])
+            "/api/analytics/event", body: #"{"event_type":"click"}"#, headers: [("Cookie", "a=b; analytics_vid=\(signed)")])
         #expect(withCookie.status == 201)
         #expect(withCookie.header("Set-Cookie") == nil)
         // Without a cookie: the same client gets the same id, from either gateway instance.
@@ -156,10 +161,12 @@ struct GatewayIntegrationTests {
         #expect(ids[1] == ids[2])
         #expect(ids[1] != ids[3])
         #expect(ids[4] == ids[1])
-        // The salt is shared in Redis and expires.
-        let day = TimeBucket(epochMilliseconds: EpochClock.milliseconds()).dayName
-        let ttl = try #require(try await h.redis.send("TTL", h.keyspace.visitorSalt(day: day)).int)
-        #expect(ttl > 0 && ttl <= 172_800)
+        // The salt is shared in Redis and is deleted a quarter of an hour after its day ends.
+        let now = EpochClock.milliseconds()
+        let day = TimeBucket(epochMilliseconds: now).dayName
+        let expiry = try #require(try await h.redis.send("EXPIRETIME", h.keyspace.visitorSalt(day: day)).int)
+        let endOfDay = (now / 86_400_000 + 1) * 86_400
+        #expect(expiry == endOfDay + 900)
     }
 
     @Test func cookiesOffSetsNoCookie() async throws {
@@ -200,7 +207,8 @@ struct GatewayIntegrationTests {
     @Test func onlyHTMLPagesArePageviews() async throws {
         let h = try await Harness()
         defer { Task { await h.stop() } }
-        let page = try await h.http.get("/?utm=x", headers: [("User-Agent", "UA \"quoted\""), ("Referer", "https://ref.test/")])
+        let page = try await h.http.get(
+            "/?utm_source=x&token=secret", headers: [("User-Agent", "UA \"quoted\""), ("Referer", "https://ref.test/")])
         #expect(page.status == 200)
         #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
         #expect(page.header("Set-Cookie")?.hasPrefix("analytics_vid=") == true)
@@ -213,7 +221,8 @@ struct GatewayIntegrationTests {
         #expect(events.count == 1)
         let pageview = try #require(events.first)
         #expect(pageview.eventType == "pageview")
-        #expect(pageview.pageURL == "/?utm=x")
+        // Only the campaign tags of the query are kept.
+        #expect(pageview.pageURL == "/?utm_source=x")
         #expect(pageview.referrer == "https://ref.test/")
         let data = try JSONSerialization.jsonObject(with: Data(pageview.eventData.utf8)) as? [String: String]
         #expect(data == ["path": "/", "method": "GET", "user_agent": "UA \"quoted\""])

@@ -184,13 +184,20 @@ extension GatewayUnitTests {
         static let id = UUID(uuidString: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")!
         static let salt = SymmetricKey(data: [UInt8](repeating: 7, count: 32))
 
-        @Test func visitorIDFromCookieHeader() {
-            let text = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
-            #expect(VisitorIdentifier.visitorID(fromCookieHeader: "analytics_vid=\(text)") == Self.id)
-            #expect(VisitorIdentifier.visitorID(fromCookieHeader: "a=1; analytics_vid=\(text); b=2") == Self.id)
-            #expect(VisitorIdentifier.visitorID(fromCookieHeader: "a=1;analytics_vid= \(text) ;b=2") == Self.id)
-            #expect(VisitorIdentifier.visitorID(fromCookieHeader: "session=x=y; analytics_vid=\(text)") == Self.id)
-            #expect(VisitorIdentifier.visitorID(fromCookieHeader: "analytics_vid=\(text.uppercased())") == Self.id)
+        static let cookie = VisitorCookie(secret: ServerSecret(String(repeating: "s", count: 32)))
+
+        private func visitorID(_ header: String?) -> UUID? {
+            Self.cookie.visitorID(fromValue: VisitorIdentifier.cookieValue(fromCookieHeader: header))
+        }
+
+        @Test func aSignedCookieIsReadWhereverItSitsInTheHeader() {
+            let value = Self.cookie.value(for: Self.id)
+            #expect(visitorID("analytics_vid=\(value)") == Self.id)
+            #expect(visitorID("a=1; analytics_vid=\(value); b=2") == Self.id)
+            #expect(visitorID("a=1;analytics_vid= \(value) ;b=2") == Self.id)
+            #expect(visitorID("session=x=y; analytics_vid=\(value)") == Self.id)
+            // The id's letters in upper case: the same id, the same MAC.
+            #expect(visitorID("analytics_vid=\(value.prefix(36).uppercased())\(value.dropFirst(36))") == Self.id)
         }
 
         @Test(
@@ -203,9 +210,24 @@ extension GatewayUnitTests {
                 "xanalytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
                 "analytics_vidx=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
                 "analytics_vid",
+                // A well-formed UUID without a MAC: what a script minting visitors would send.
+                "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
             ] as [String?])
         func noVisitorID(header: String?) {
-            #expect(VisitorIdentifier.visitorID(fromCookieHeader: header) == nil)
+            #expect(visitorID(header) == nil)
+        }
+
+        @Test func aForgedOrForeignCookieIsNotBelieved() {
+            let genuine = Self.cookie.value(for: Self.id)
+            let other = UUID(uuidString: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")!
+            // Another id with this id's MAC.
+            #expect(visitorID("analytics_vid=\(other.lowercasedString)\(genuine.dropFirst(36))") == nil)
+            // One character of the MAC changed.
+            let last = genuine.last == "A" ? "B" : "A"
+            #expect(visitorID("analytics_vid=\(genuine.dropLast())\(last)") == nil)
+            // Signed by another deployment.
+            let foreign = VisitorCookie(secret: ServerSecret(String(repeating: "t", count: 32))).value(for: Self.id)
+            #expect(visitorID("analytics_vid=\(foreign)") == nil)
         }
 
         private func ip(_ text: String) -> IPAddress { IPAddress(text)! }
@@ -254,14 +276,15 @@ extension GatewayUnitTests {
         }
 
         @Test func setCookieHeaderFormat() throws {
-            let header = VisitorIdentifier.setCookieHeader(for: Self.id)
-            #expect(
-                header == "analytics_vid=0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b; Path=/; Max-Age=31536000; "
-                    + "SameSite=Lax; HttpOnly")
+            let value = Self.cookie.value(for: Self.id)
+            #expect(value.hasPrefix("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b.") && value.count == 36 + 1 + 22)
+            let header = VisitorIdentifier.setCookieHeader(value: value, secure: false)
+            #expect(header == "analytics_vid=\(value); Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly")
+            #expect(VisitorIdentifier.setCookieHeader(value: value, secure: true).hasSuffix("; HttpOnly; Secure"))
             #expect(VisitorIdentifier.cookieName == "analytics_vid")
             #expect(VisitorIdentifier.cookieMaxAge == 365 * 86_400)
             // What we set is what we read back.
-            #expect(VisitorIdentifier.visitorID(fromCookieHeader: header) == Self.id)
+            #expect(visitorID(header) == Self.id)
         }
     }
 }

@@ -34,6 +34,40 @@ public final class TCPTestConnection: Sendable {
         shutdown(fd, Int32(SHUT_WR))
     }
 
+    /// What one read brings (up to 64 KiB), waiting up to the receive timeout; nil on timeout or
+    /// error, empty when the server closed the connection.
+    public func receiveSome() async -> String? {
+        await withCheckedContinuation { continuation in
+            Thread {
+                var buffer = [UInt8](repeating: 0, count: 65_536)
+                var n: Int
+                repeat { n = recv(self.fd, &buffer, buffer.count, 0) } while n < 0 && errno == EINTR
+                continuation.resume(returning: n < 0 ? nil : String(decoding: buffer[0..<n], as: UTF8.self))
+            }.start()
+        }
+    }
+
+    /// Ends the connection both ways, as a client that leaves (the descriptor is closed with the object).
+    public func disconnect() {
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    /// Whether the server has closed the connection (read as end of input, or reset), without
+    /// waiting; what it sent before is left unread.
+    public func isClosedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        if n == 0 { return true }
+        if n < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
+        // Data waits: read past it to see whether the end follows.
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let m = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if m == 0 { return true }
+            if m < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
+        }
+    }
+
     /// Everything received until the server closes the connection; nil if it did not close it
     /// before the receive timeout. Reads on a thread of its own: blocking one of Swift's few
     /// task-pool threads could starve the server under test.
