@@ -13,8 +13,8 @@ public struct QueryParameterFilter: Sendable, Equatable {
     /// The URL with only the kept parameters, in their order; without `?` when none is left. The
     /// fragment, if any, stays (the tracker sends one only when told to count fragment changes).
     public func filtered(_ url: String) -> String {
-        guard let question = url.firstIndex(of: "?") else { return url }
-        let fragmentStart = url[question...].firstIndex(of: "#") ?? url.endIndex
+        let fragmentStart = url.firstIndex(of: "#") ?? url.endIndex
+        guard let question = url[..<fragmentStart].firstIndex(of: "?") else { return url }
         let query = url[url.index(after: question)..<fragmentStart]
         let keptItems = query.split(separator: "&", omittingEmptySubsequences: true).filter { item in
             let name = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? item

@@ -306,3 +306,20 @@ struct EventRulesTests {
         #expect(!EventRules.isValidURLField("a\u{0}"))
     }
 }
+
+@Suite("Themes shown on dashboards")
+struct ThemeCharacterTests {
+    @Test(arguments: [
+        "a\u{202E}b", "\u{200B}", "x\u{200D}y", "\u{2066}x\u{2069}", "x\u{FEFF}", "x\u{061C}", "a\u{0085}b", "a\u{2028}b",
+        "x\u{E0041}", "x\u{00AD}y",
+    ])
+    func bidiInvisibleAndControlCharactersAreRefused(theme: String) {
+        #expect(!EventRules.isValidTheme(theme))
+    }
+
+    @Test(arguments: ["backend", "Développement", "データ", "C++ & Go", "👩‍💻"])
+    func ordinaryTextIsAccepted(theme: String) {
+        // The emoji's joiner (U+200D) is a zero-width character: refused too.
+        #expect(EventRules.isValidTheme(theme) == !theme.unicodeScalars.contains("\u{200D}"))
+    }
+}

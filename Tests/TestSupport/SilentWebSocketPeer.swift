@@ -86,6 +86,11 @@ public final class SilentWebSocketPeer: Sendable {
         return nil
     }
 
+    /// Ends the connection both ways, as a client that leaves (the descriptor closes with the object).
+    public func disconnect() {
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
     /// Whether the server has closed the connection (reads what is pending, without blocking).
     public var closedByServer: Bool {
         var buffer = [UInt8](repeating: 0, count: 65536)

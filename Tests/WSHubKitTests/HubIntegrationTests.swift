@@ -307,6 +307,35 @@ struct HubIntegrationTests {
         #expect(metrics.contains("analytics_wshub_clients 2"))
     }
 
+    @Test func oneAddressMayOpenOnlyItsShareOfConnectionsAndAStalledHandshakeIsClosed() async throws {
+        let h = try await Harness()
+        defer { Task { await h.shutdown() } }
+        let port = try await h.startHub(["ANALYTICS_WS_MAX_CONNECTIONS_PER_ADDRESS": "2", "ANALYTICS_HEADER_TIMEOUT_SEC": "1"])
+        let first = try SilentWebSocketPeer(port: port, origin: nil, receiveBuffer: 1 << 16)
+        let second = try SilentWebSocketPeer(port: port, origin: nil, receiveBuffer: 1 << 16)
+        #expect(first.upgraded && second.upgraded)
+        // The third from the same address is refused at the handshake: 429, no upgrade.
+        let third = try SilentWebSocketPeer(port: port, origin: nil, receiveBuffer: 1 << 16)
+        #expect(!third.upgraded)
+        #expect(third.responseHead.hasPrefix("HTTP/1.1 429"), "\(third.responseHead)")
+        // When one leaves, its place is free again.
+        first.disconnect()
+        #expect(
+            await eventually {
+                (try? SilentWebSocketPeer(port: port, origin: nil, receiveBuffer: 1 << 16))?.upgraded == true
+            })
+        // A client that opens a connection and never completes its handshake is closed.
+        let stalled = try TCPTestConnection(port: port, receiveTimeout: .seconds(10))
+        try stalled.send("GET /ws/analytics HTTP/1.1\r\nHost: hub\r\nUpgr")
+        let start = ContinuousClock.now
+        #expect(await stalled.readUntilClosed() != nil)
+        #expect(ContinuousClock.now - start < .seconds(5))
+        // Upgraded clients are not subject to it: the second is still served.
+        #expect(!second.closedByServer)
+        let metrics = try await h.metrics(port)
+        #expect(metrics.contains(#"analytics_wshub_clients_dropped_total{reason="address"} "#))
+    }
+
     @Test func shutdownClosesClientsWithGoingAway() async throws {
         let h = try await Harness()
         defer { Task { await h.shutdown() } }
