@@ -31,11 +31,14 @@ public final class ArchiveWriter {
     private var buffer: [UInt8] = []
     private static let flushThreshold = 64 * 1024
 
-    /// Creates (or truncates) `temporaryPath` and opens it for writing at compression level 6.
+    /// Creates `temporaryPath` afresh and opens it for writing at compression level 6. A file left
+    /// there by an interrupted pass is removed first; the new one is created exclusively and never
+    /// through a symbolic link, so whatever stands at that path, nothing outside it is written.
     /// - Throws: ``ArchiveFileError`` when the file cannot be created.
     public init(temporaryPath: String) throws(ArchiveFileError) {
         self.temporaryPath = temporaryPath
-        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        unlink(temporaryPath)
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
             throw ArchiveFileError(path: temporaryPath, reason: "cannot create: \(systemError())")
         }

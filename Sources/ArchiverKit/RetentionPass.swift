@@ -306,10 +306,21 @@ public struct RetentionPass: Sendable {
         return (removed.sorted(), undeleted)
     }
 
-    /// Deletes an expired archive file; one already gone is not a failure.
+    /// Deletes an expired archive file; one already gone is not a failure. Only files inside the
+    /// archive directory are deleted: a path elsewhere (a row written by hand, or tampered with) is
+    /// reported and left alone. A symbolic link is removed, never what it points to.
     /// - Returns: nil when the file is gone; otherwise the path and why it is still there, which is
     ///   logged and counted.
     private func deleteFile(atPath path: String) -> String? {
+        let directory = settings.archiveDirectory.standardizedFileURL.path
+        let standardized = URL(fileURLWithPath: path).standardizedFileURL.path
+        guard standardized.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") else {
+            logger.error(
+                "an expired archive row names a file outside ANALYTICS_ARCHIVE_DIR; it is not deleted",
+                metadata: ["path": "\(path)", "directory": "\(directory)"])
+            metrics?.filesNotDeleted.increment()
+            return "\(path): outside the archive directory \(directory), not deleted"
+        }
         do {
             try FileManager.default.removeItem(atPath: path)
             return nil

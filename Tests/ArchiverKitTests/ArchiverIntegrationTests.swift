@@ -248,8 +248,8 @@ struct ArchiverIntegrationTests {
     @Test func anExpiredFileThatCannotBeDeletedIsLoggedCountedAndReported() async throws {
         let h = try await ArchiverHarness()
         defer { Task { await h.shutdown() } }
-        // An expired archive whose file nobody may delete (even root cannot unlink in /proc), and
-        // one that is already gone: only the first is a failure.
+        // An expired archive whose row names a file outside the archive directory (never deleted,
+        // whatever it is), and one that is already gone: only the first is a failure.
         let old = TimeBucket(epochMilliseconds: ArchiverHarness.daysAgo(400)).date
         let older = CivilDate(daysSinceEpoch: old.daysSinceEpoch - 1)
         _ = try h.postgres.psql(
@@ -265,7 +265,7 @@ struct ArchiverIntegrationTests {
         let report = try await pass.run()
         #expect(report.removedDays == [older, old])
         #expect(report.undeletedFiles.count == 1)
-        #expect(report.undeletedFiles.first?.hasPrefix("/proc/version: ") == true)
+        #expect(report.undeletedFiles.first?.hasPrefix("/proc/version: outside the archive directory") == true)
         let metrics = String(decoding: registry.exposition(), as: UTF8.self)
         #expect(metrics.contains("analytics_retention_file_deletion_failures_total 1"))
         // Its row stays, so that the next pass tries the file again; the other one is forgotten.
@@ -273,6 +273,35 @@ struct ArchiverIntegrationTests {
         let again = try await pass.run()
         #expect(again.undeletedFiles.count == 1)
         #expect(String(decoding: registry.exposition(), as: UTF8.self).contains("analytics_retention_file_deletion_failures_total 2"))
+    }
+
+    @Test func retentionDeletesNothingOutsideTheArchiveDirectoryNorThroughALink() async throws {
+        let h = try await ArchiverHarness()
+        defer { Task { await h.shutdown() } }
+        let outside = TemporaryDirectory("outside")
+        let victim = outside.path + "/precious.ndjson.gz"
+        let linked = outside.path + "/linked.ndjson.gz"
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: victim))
+        try Data("keep me too".utf8).write(to: URL(fileURLWithPath: linked))
+        try FileManager.default.createDirectory(at: h.archiveDirectory.url, withIntermediateDirectories: true)
+        let old = TimeBucket(epochMilliseconds: ArchiverHarness.daysAgo(400)).date
+        let older = CivilDate(daysSinceEpoch: old.daysSinceEpoch - 1)
+        // A row that climbs out of the directory, and an expired file that is a link to one outside.
+        let link = h.archiveDirectory.path + "/analytics-events-\(older.isoString).ndjson.gz"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: linked)
+        _ = try h.postgres.psql(
+            """
+            INSERT INTO analytics_archive_files (day, path, events) VALUES
+              ('\(old.isoString)', '\(h.archiveDirectory.path)/../\(URL(fileURLWithPath: outside.path).lastPathComponent)/precious.ndjson.gz', 10),
+              ('\(older.isoString)', '\(link)', 5)
+            """)
+        let report = try await h.retentionPass().run()
+        #expect(report.undeletedFiles.count == 1)
+        #expect(report.undeletedFiles.first?.contains("outside the archive directory") == true)
+        #expect(FileManager.default.fileExists(atPath: victim))
+        // The link went; what it pointed to stayed.
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == nil)
+        #expect(FileManager.default.fileExists(atPath: linked))
     }
 
     @Test func anArchiveImportedBackRestoresExactly() async throws {

@@ -35,11 +35,14 @@ struct SystemdUnitTests {
 
     /// The hardening every service carries, with analytics.service's values.
     static let hardening = [
-        "NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices", "ProtectKernelTunables",
-        "ProtectKernelModules", "ProtectControlGroups", "RestrictAddressFamilies", "RestrictNamespaces", "LockPersonality",
-        "MemoryDenyWriteExecute", "SystemCallArchitectures", "CapabilityBoundingSet", "LimitNOFILE", "User", "Group",
-        "EnvironmentFile", "UMask",
+        "NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices", "DevicePolicy", "ProtectKernelTunables",
+        "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectProc",
+        "ProcSubset", "PrivateUsers", "PrivateMounts", "RestrictAddressFamilies", "RestrictNamespaces", "RestrictRealtime",
+        "RestrictSUIDSGID", "RemoveIPC", "LockPersonality", "MemoryDenyWriteExecute", "SystemCallArchitectures", "SystemCallFilter",
+        "SystemCallErrorNumber", "CapabilityBoundingSet", "LimitNOFILE", "User", "Group", "EnvironmentFile", "UMask",
     ]
+    /// The highest exposure `systemd-analyze security` may give a service unit (0 to 10, lower is safer).
+    static let highestExposure = 2.0
 
     // MARK: systemd-analyze verify
 
@@ -75,6 +78,40 @@ struct SystemdUnitTests {
             ["verify", "--man=no", "--recursive-errors=no", staged.appendingPathComponent("analytics-wshub@8081.service").path])
         #expect(status != 0)
         #expect(output.contains("WatchdogSecs"), "\(output)")
+    }
+
+    // MARK: systemd-analyze security
+
+    @Test func everyServiceUnitIsRatedTwoOrLessBySystemdAnalyzeSecurity() throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.systemdAnalyze),
+            "systemd-analyze is missing: scripts/install-deps installs Debian's systemd package")
+        let directory = TemporaryDirectory("systemd-units")
+        let staged = try Self.stageUnits(in: directory)
+        for unit in Self.verifiedUnits where unit.hasSuffix(".service") {
+            // --offline=true: the file as written, no running systemd needed. --threshold is on the
+            // 0-100 scale behind the 0.0-10.0 level: above it, the exit status is not 0.
+            let threshold = Int((Self.highestExposure * 10).rounded())
+            let (status, output) = try Self.run(
+                Self.systemdAnalyze,
+                ["security", "--offline=true", "--threshold=\(threshold)", staged.appendingPathComponent(unit).path])
+            let level = Self.exposureLevel(in: output)
+            let shown = level.map { String($0) } ?? "unknown"
+            #expect(status == 0, "systemd-analyze security \(unit) exited \(status), exposure \(shown):\n\(output)")
+            #expect(level != nil, "no \"Overall exposure level\" line for \(unit):\n\(output)")
+            if let level {
+                #expect(level <= Self.highestExposure, "\(unit): exposure \(level), above \(Self.highestExposure):\n\(output)")
+            }
+        }
+    }
+
+    /// The number of systemd-analyze security's last line, `→ Overall exposure level for UNIT: 1.2 OK 🙂`.
+    static func exposureLevel(in output: String) -> Double? {
+        guard let line = output.split(separator: "\n").last(where: { $0.contains("Overall exposure level for") }),
+            let colon = line.lastIndex(of: ":"),
+            let number = line[line.index(after: colon)...].split(separator: " ").first
+        else { return nil }
+        return Double(String(number))
     }
 
     // MARK: the contract of the units
@@ -127,6 +164,12 @@ struct SystemdUnitTests {
                 #expect(unit["Service", "Restart"] == ["on-failure"], "\(file)")
             }
         }
+        // Each service has its own bounds (a hub needs more than the gateway).
+        for file in Self.unitFiles where file.hasSuffix(".service") {
+            let unit = try Self.parse(file)
+            #expect(unit["Service", "MemoryMax"].count == 1, "\(file): MemoryMax")
+            #expect(unit["Service", "TasksMax"].count == 1, "\(file): TasksMax")
+        }
         let archiver = try Self.parse("analytics-archiver.service")
         #expect(archiver["Unit", "Requires"] == ["analytics-migrate.service"])
         #expect(archiver["Unit", "After"].first?.split(separator: " ").contains("analytics-migrate.service") == true)
@@ -136,6 +179,15 @@ struct SystemdUnitTests {
         let gateway = try Self.parse("analytics-gateway.service")
         let gatewayAfter = gateway["Unit", "After"].first?.split(separator: " ").map(String.init) ?? []
         #expect(gatewayAfter.contains("analytics-aggregator.service") && gatewayAfter.contains("analytics-archiver.service"))
+        // The gateway writes its secret to the state directory, and cannot reach the archive in it.
+        #expect(gateway["Service", "StateDirectory"] == ["analytics"])
+        #expect(gateway["Service", "ReadWritePaths"].isEmpty)
+        #expect(gateway["Service", "InaccessiblePaths"] == ["-/var/lib/analytics/archive"])
+        for file in ["analytics-wshub@.service", "analytics-aggregator.service", "analytics-migrate.service"] {
+            let unit = try Self.parse(file)
+            #expect(unit["Service", "StateDirectory"].isEmpty && unit["Service", "ReadWritePaths"].isEmpty, "\(file)")
+            #expect(unit["Service", "InaccessiblePaths"] == ["-/var/lib/analytics"], "\(file)")
+        }
     }
 
     @Test func eachUnitGetsTheAdminPortTheSupervisorWouldGiveIt() throws {
@@ -195,6 +247,9 @@ struct SystemdUnitTests {
         #expect(set["ANALYTICS_MIGRATIONS_DIR"] == "/usr/local/share/analytics/migrations")
         #expect(set["ANALYTICS_HTTP_HOST"] == "127.0.0.1")
         #expect(set["ANALYTICS_TRUSTED_PROXIES"] == "127.0.0.1/32")
+        // The units' StateDirectory=; and no secret shared by every copy of this file.
+        #expect(set["ANALYTICS_DATA_DIR"] == "/var/lib/analytics")
+        #expect(set["ANALYTICS_SECRET"] == nil)
         // Per-unit settings under analytics.target: an EnvironmentFile= value would override the
         // units' Environment= lines.
         #expect(set["ANALYTICS_ADMIN_PORT"] == nil)
@@ -221,6 +276,7 @@ struct SystemdUnitTests {
         #expect(!migrations.isEmpty)
         expected += migrations.map { ("usr/local/share/analytics/migrations/\($0)", 0o644) }
         expected.append(("etc/analytics/analytics.env", 0o640))
+        expected += [("var/lib/analytics", 0o750), ("var/lib/analytics/archive", 0o750)]
         for (path, mode) in expected {
             let attributes = try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
             let actual = (attributes?[.posixPermissions] as? NSNumber)?.intValue
