@@ -13,7 +13,9 @@ public final class ServiceProcess: Sendable {
 
     public init(_ executable: ServiceExecutable, environment: [String: String], directory: URL) throws {
         self.executable = executable
-        self.environment = environment
+        // The state a process keeps (the generated secret) goes in the test's directory, not in
+        // the checkout the tests run from.
+        self.environment = environment.merging(["ANALYTICS_DATA_DIR": directory.path + "/data"]) { given, _ in given }
         self.directory = directory
         self.current = Mutex(nil)
         try start()
