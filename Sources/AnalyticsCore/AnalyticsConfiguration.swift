@@ -56,10 +56,10 @@ public struct AnalyticsConfiguration: Sendable {
     public var keepQueryParameters: [String] = []
     /// Entries the event stream may hold before the gateway refuses new events with 503
     /// (`ANALYTICS_STREAM_MAX_EVENTS`): the bound on Redis's memory while the archiver is behind.
-    public var streamMaxEvents = 2_000_000
+    public var streamMaxEvents = 1_000_000
     /// How long an event id chosen by a client is remembered, so that a retry of the same event is
     /// answered without storing it twice (`ANALYTICS_IDEMPOTENCY_WINDOW_SEC`).
-    public var idempotencyWindowSeconds = 86_400
+    public var idempotencyWindowSeconds = 21_600
     /// Open connections one client address may hold on the gateway (`ANALYTICS_MAX_CONNECTIONS_PER_ADDRESS`).
     public var maxConnectionsPerAddress = 256
     /// WebSocket clients one address may have on one hub (`ANALYTICS_WS_MAX_CONNECTIONS_PER_ADDRESS`).

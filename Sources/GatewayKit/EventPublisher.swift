@@ -54,7 +54,7 @@ public struct EventPublisher: Sendable {
         ///   - ratePerMinute: `ANALYTICS_RATE_LIMIT`.
         ///   - streamMaxEvents: `ANALYTICS_STREAM_MAX_EVENTS`.
         ///   - idempotencyWindowSeconds: `ANALYTICS_IDEMPOTENCY_WINDOW_SEC`.
-        public init(ratePerMinute: Int = 0, streamMaxEvents: Int = 2_000_000, idempotencyWindowSeconds: Int = 86_400) {
+        public init(ratePerMinute: Int = 0, streamMaxEvents: Int = 1_000_000, idempotencyWindowSeconds: Int = 21_600) {
             self.ratePerMinute = ratePerMinute
             self.streamMaxEvents = streamMaxEvents
             self.idempotencyWindowSeconds = idempotencyWindowSeconds

@@ -1,3 +1,4 @@
+import AnalyticsCore
 import ArgumentParser
 import Foundation
 import Synchronization
@@ -15,6 +16,12 @@ struct EventLoad: AsyncParsableCommand {
     @Option(help: "Events per second") var rate = 1000
     @Option(help: "Seconds to send") var duration = 30
     @Option(help: "Concurrent connections") var connections = 32
+    @Flag(
+        help: """
+            Give each event its own id (UUIDv7) and send it again, with the same id, until it is answered 201 \
+            (as the tracker does): 'accepted' is then the number of distinct events acknowledged.
+            """)
+    var retryUntilAcknowledged = false
 
     func validate() throws {
         guard rate > 0, duration > 0, connections > 0 else { throw ValidationError("--rate, --duration and --connections must be > 0") }
@@ -28,6 +35,8 @@ struct EventLoad: AsyncParsableCommand {
         let interval = Duration.seconds(Double(connections) / Double(rate))
         let total = Mutex(Tally())
         let finished = DispatchGroup()
+        let ids = UUIDv7Generator()
+        let retryUntilAcknowledged = retryUntilAcknowledged
         for worker in 0..<connections {
             finished.enter()
             Thread { [connections] in
@@ -40,18 +49,32 @@ struct EventLoad: AsyncParsableCommand {
                 while next < stopAt {
                     Thread.sleep(forTimeInterval: max(0, seconds(next - ContinuousClock.now)))
                     i += connections
+                    let id = retryUntilAcknowledged ? #","id":"\#(ids.next().lowercasedString)""# : ""
                     let body =
-                        #"{"event_type":"click","event_data":{"button":"cta","n":\#(i)},"page_url":"https://example.test/page/\#(i % 50)?q=1"}"#
-                    let sent = ContinuousClock.now
-                    if connection == nil { connection = HTTPConnection(target) }
-                    if let status = connection?.post(path: "/api/analytics/event", json: body) {
-                        if status == 201 { tally.accepted += 1 } else { tally.refused += 1 }
-                        tally.latencies.append(seconds(ContinuousClock.now - sent) * 1000)
-                    } else {
-                        // No answer (refused, reset, timed out): the event may or may not have been
-                        // accepted; a new connection for the next one.
-                        tally.failed += 1
-                        connection = nil
+                        #"{"event_type":"click","event_data":{"button":"cta","n":\#(i)},"page_url":"https://example.test/page/\#(i % 50)?q=1"\#(id)}"#
+                    var pause = Duration.milliseconds(100)
+                    while true {
+                        let sent = ContinuousClock.now
+                        if connection == nil { connection = HTTPConnection(target) }
+                        tally.attempts += 1
+                        let status = connection?.post(path: "/api/analytics/event", json: body)
+                        if let status {
+                            if status == 201 { tally.accepted += 1 } else { tally.refused += 1 }
+                            tally.latencies.append(seconds(ContinuousClock.now - sent) * 1000)
+                        } else {
+                            // No answer (refused, reset, timed out): the event may or may not have been
+                            // accepted; a new connection for the next one.
+                            tally.failed += 1
+                            connection = nil
+                        }
+                        // Without ids a retry could store the event twice: only with ids is it sent again.
+                        guard retryUntilAcknowledged, status != 201 else { break }
+                        guard ContinuousClock.now < stopAt + .seconds(120) else {
+                            tally.givenUp += 1
+                            break
+                        }
+                        Thread.sleep(forTimeInterval: seconds(pause))
+                        pause = min(pause * 2, .seconds(2))
                     }
                     next += interval
                     if ContinuousClock.now > next + .seconds(1) {
@@ -77,6 +100,15 @@ struct EventLoad: AsyncParsableCommand {
                 rate, duration, connections, results.accepted, Double(results.accepted) / elapsed, results.refused, results.failed,
                 pct(0.5), pct(0.99)) + (results.behind > 0 ? " (fell more than 1 s behind \(results.behind) times)" : ""))
         print("accepted=\(results.accepted)")
+        if retryUntilAcknowledged {
+            print(
+                String(
+                    format: "retried until acknowledged: %d requests for %d events, %.2f %% answered 201; %d events given up",
+                    results.attempts, results.accepted + results.givenUp, 100 * Double(results.accepted) / Double(max(1, results.attempts)),
+                    results.givenUp))
+            print("availability=\(String(format: "%.4f", Double(results.accepted) / Double(max(1, results.attempts))))")
+            print("given_up=\(results.givenUp)")
+        }
     }
 
     struct Tally: Sendable {
@@ -84,6 +116,8 @@ struct EventLoad: AsyncParsableCommand {
         var refused = 0
         var failed = 0
         var behind = 0
+        var attempts = 0
+        var givenUp = 0
         var latencies: [Double] = []
 
         mutating func merge(_ other: Tally) {
@@ -91,6 +125,8 @@ struct EventLoad: AsyncParsableCommand {
             refused += other.refused
             failed += other.failed
             behind += other.behind
+            attempts += other.attempts
+            givenUp += other.givenUp
             latencies += other.latencies
         }
     }
