@@ -117,6 +117,29 @@ struct SupervisorIntegrationTests {
         #expect(metrics.contains(#"analytics_supervisor_worker_exits_total{worker="archiver",reason="crashed"} 1"#))
     }
 
+    @Test func aGatewayKilledSixTimesInAMinuteAfterBecomingReadyIsAlwaysRestarted() async throws {
+        let stack = try await Stack()
+        defer { Task { await stack.shutdown() } }
+        #expect(await stack.waitUntilReady())
+        // More kills than the restart intensity allows (5 in 60 s) for a worker that fails to start:
+        // each one after the gateway said it was ready and ran its 2 s.
+        for kill in 1...6 {
+            let victim = try #require(stack.worker("analytics-gatew"))
+            try await Task.sleep(for: .milliseconds(2200))
+            Glibc.kill(victim.pid, SIGKILL)
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    guard let replacement = stack.worker("analytics-gatew"), replacement.pid != victim.pid else { return false }
+                    return (try? await stack.admin.get("/healthz"))?.status == 200
+                }, "gateway not replaced after kill \(kill)")
+        }
+        #expect(stack.supervisor.process?.isRunning == true)
+        #expect(!stack.supervisor.output.contains("restarted too often"))
+        #expect(try await stack.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#).status == 201)
+        let metrics = try await stack.metrics()
+        #expect(metrics.contains(#"analytics_supervisor_worker_exits_total{worker="gateway",reason="crashed"} 6"#))
+    }
+
     @Test func aStoppedWorkerIsKilledAndReplacedWithinItsWatchdog() async throws {
         let stack = try await Stack(watchdogSeconds: 3)
         defer { Task { await stack.shutdown() } }
