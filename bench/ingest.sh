@@ -9,12 +9,16 @@
 # through the gateway's bot filter (BOT_FILTER=off measures the gateway without it). Also prints the
 # size of the tracker script as served (gzip).
 #   bench/ingest.sh [seconds] [connections]
+# The shared rate limit is on, at 10,000,000 events a minute per client: every event pays for it
+# (its budget is taken in Redis), and the load, which comes from one address, never reaches it.
 #   BOT_FILTER=off bench/ingest.sh            # the gateway's bot filter off
+#   RATE_LIMIT=0 bench/ingest.sh              # the rate limit off
 #   AGGREGATE_DURING_LOAD=0 bench/ingest.sh   # the aggregator counts after the load, not during it
 #   BIN_DIR=.build/release bench/ingest.sh    # binaries already built there (no build)
 source "$(dirname "$0")/lib.sh"
 DURATION=${1:-15}
 BOT_FILTER=${BOT_FILTER:-on}
+RATE_LIMIT=${RATE_LIMIT:-10000000}
 CONNECTIONS=${2:-64}
 build_release
 

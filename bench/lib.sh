@@ -98,7 +98,8 @@ start_pipeline() {
   [ "${AGGREGATE_DURING_LOAD:-1}" = 0 ] || start_aggregator
   # The load generators send no browser's user agent: the bot filter is off unless BOT_FILTER=on
   # (ingest.sh sends a realistic mix of user agents and turns it on).
-  start_service gateway ANALYTICS_HTTP_PORT="$HTTP_PORT" ANALYTICS_RATE_LIMIT=0 ANALYTICS_BOT_FILTER="${BOT_FILTER:-off}"
+  # RATE_LIMIT: events per minute per client; 0 (the default here) turns the limit off.
+  start_service gateway ANALYTICS_HTTP_PORT="$HTTP_PORT" ANALYTICS_RATE_LIMIT="${RATE_LIMIT:-0}" ANALYTICS_BOT_FILTER="${BOT_FILTER:-off}"
   GATEWAY_PID=$LAST_PID
   wait_http "http://127.0.0.1:$HTTP_PORT/healthz"
 }

@@ -5,18 +5,21 @@ import Crypto
 /// IPv4, the /64 for IPv6), so every gateway of a deployment names it alike and Redis never holds
 /// the address.
 public struct ClientKey: Sendable {
-    private let key: SymmetricKey
+    /// The HMAC with its key already absorbed, copied for each name.
+    private let keyed: HMAC<SHA256>
 
     /// - Parameter secret: the deployment's secret, the same on every gateway.
     public init(secret: ServerSecret) {
-        key = secret.key(for: "rate-limit client")
+        keyed = HMAC<SHA256>(key: secret.key(for: "rate-limit client"))
     }
 
     /// The client's name: 20 hex digits (80 bits) of HMAC-SHA256 over its address block; `unknown`
     /// for a client without an address (a Unix-socket peer).
     public func name(of address: IPAddress?) -> String {
         guard let address else { return "unknown" }
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(address.clientBlock), using: key)
+        var hmac = keyed
+        hmac.update(data: address.clientBlock)
+        let mac = hmac.finalize()
         let hex = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(20)

@@ -60,6 +60,8 @@ public struct EventAnswer: Sendable {
         if let dropReason { fields[.analyticsDropped] = dropReason.rawValue }
         if let allowOrigin {
             fields[.accessControlAllowOrigin] = allowOrigin.value
+            // The tracker on another origin reads it to know when to send a refused event again.
+            if retryAfter != nil { fields[.accessControlExposeHeaders] = "Retry-After" }
             if allowOrigin.variesByOrigin { fields[.vary] = "Origin" }
         }
         return fields

@@ -73,9 +73,10 @@ public struct ServerSecret: Sendable {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
         defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw POSIXError(.EINVAL) }
-        guard status.st_mode & 0o077 == 0 else { throw SecretFileError.readableByOthers(path) }
+        // Opened without following a link; its type and mode as the directory lists them.
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { throw POSIXError(.EINVAL) }
+        guard (attributes[.posixPermissions] as? Int ?? 0o777) & 0o077 == 0 else { throw SecretFileError.readableByOthers(path) }
         var buffer = [UInt8](repeating: 0, count: 256)
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard count > 0 else { throw POSIXError(.EIO) }

@@ -7,17 +7,25 @@ import Foundation
 /// believed, so a script cannot mint "unique visitors" by sending fresh UUIDs; a cookie that fails
 /// the check is ignored (the visitor gets the cookieless id and a new cookie).
 public struct VisitorCookie: Sendable {
-    private let key: SymmetricKey
+    /// The HMAC with its key already absorbed: copied for each MAC, so the key's pads are not
+    /// hashed again for every cookie.
+    private let keyed: HMAC<SHA256>
 
     /// - Parameter secret: the deployment's secret, the same on every gateway.
     public init(secret: ServerSecret) {
-        key = secret.key(for: "visitor cookie")
+        keyed = HMAC<SHA256>(key: secret.key(for: "visitor cookie"))
+    }
+
+    private func mac(_ text: String) -> [UInt8] {
+        var hmac = keyed
+        hmac.update(data: Array(text.utf8))
+        return Array(hmac.finalize().prefix(16))
     }
 
     /// The signed value for `id`.
     public func value(for id: UUID) -> String {
         let text = id.lowercasedString
-        return text + "." + Self.base64URL(Array(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key).prefix(16)))
+        return text + "." + Self.base64URL(mac(text))
     }
 
     /// The id a cookie value carries, if this deployment signed it; nil otherwise (a bare UUID, a
@@ -28,7 +36,7 @@ public struct VisitorCookie: Sendable {
         guard let id = UUID(canonical: text), value.utf8[value.utf8.index(value.utf8.startIndex, offsetBy: 36)] == UInt8(ascii: ".") else {
             return nil
         }
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key).prefix(16))
+        let expected = mac(text)
         let given = Array(Self.base64URL(expected).utf8)
         let sent = Array(value.utf8.suffix(22))
         // Compared in constant time: the time taken says nothing about how much of a guess is right.
@@ -37,8 +45,22 @@ public struct VisitorCookie: Sendable {
         return difference == 0 ? id : nil
     }
 
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Base64url without padding (RFC 4648 §5), written directly: this runs for every new visitor.
+    public static func base64URL(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count * 4 + 2) / 3)
+        var i = 0
+        while i < bytes.count {
+            let b0 = UInt32(bytes[i])
+            let b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0
+            let b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
+            let group = b0 << 16 | b1 << 8 | b2
+            let characters = min(4, (bytes.count - i) * 4 / 3 + ((bytes.count - i) * 4 % 3 == 0 ? 0 : 1))
+            for k in 0..<characters { out.append(alphabet[Int(group >> (18 - 6 * UInt32(k)) & 63)]) }
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -124,14 +124,19 @@ public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHa
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in loopBound.value.close(mode: .output, promise: nil) }
     }
 
-    /// Schedules the check at the current deadline (none while the server is answering).
+    /// Makes sure a check is scheduled. Requests only move the deadlines: a scheduled check that
+    /// finds the deadline not reached schedules itself again, so a busy connection costs one timer
+    /// per shortest timeout, not one per request.
     private func rearm(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        guard let deadline = deadlines.deadline else { return }
-        let delay = deadline - .now
+        guard timer == nil else { return }
+        let now = ContinuousClock.now
+        // Never later than the shortest timeout from now: any deadline set before the check runs is
+        // at least that far ahead, so the check is never late.
+        let t = settings.timeouts
+        let latest = now + min(t.header, t.body, t.idle)
+        let due = min(deadlines.deadline ?? latest, latest)
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: .microseconds(max(0, delay.inMicroseconds))) {
+        timer = context.eventLoop.scheduleTask(in: .microseconds(max(0, (due - now).inMicroseconds))) {
             let (handler, context) = loopBound.value
             handler.timer = nil
             if handler.deadlines.isExpired(at: .now) {

@@ -38,6 +38,15 @@ struct ServerSecretTests {
         #expect(throws: ConfigurationError.self) { try ServerSecret.load(configuration) }
     }
 
+    @Test func base64URLIsFoundationsBase64WithTheURLAlphabetAndNoPadding() {
+        for length in 0..<40 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 37 + 251) }
+            let expected = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(VisitorCookie.base64URL(bytes) == expected, "\(length) bytes")
+        }
+    }
+
     @Test func clientsAreNamedByAKeyedHashOfTheirBlockNeverByTheirAddress() {
         let keys = ClientKey(secret: ServerSecret(String(repeating: "k", count: 32)))
         let a = keys.name(of: IPAddress("2001:db8:5:6::1"))

@@ -24,7 +24,7 @@ public final class SilentWebSocketPeer: Sendable {
     public init(
         port: Int, path: String = "/ws/analytics", origin: String? = nil, extensions: String? = nil, receiveBuffer: Int32 = 4096
     ) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var size = receiveBuffer
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         guard TCPTestConnection.connect(fd, toLoopbackPort: port) else {

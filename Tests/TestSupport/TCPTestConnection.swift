@@ -11,7 +11,7 @@ public final class TCPTestConnection: Sendable {
 
     /// - Parameter receiveTimeout: generous: a loaded test machine may take seconds to answer.
     public init(port: Int, receiveTimeout: Duration = .seconds(15)) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard Self.connect(fd, toLoopbackPort: port) else {
             close(fd)
             throw TestSupportError("connect to port \(port) failed")
