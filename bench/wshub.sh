@@ -28,7 +28,9 @@ fi
 build_release
 start_pipeline
 WS_PORT=$(free_port)
-start_service wshub ANALYTICS_WS_PORT="$WS_PORT" ANALYTICS_WS_MAX_CONNECTIONS=$((CLIENTS + STALL + 1000))
+# Every client comes from this machine's one address: the per-address cap is raised above them.
+start_service wshub ANALYTICS_WS_PORT="$WS_PORT" ANALYTICS_WS_MAX_CONNECTIONS=$((CLIENTS + STALL + 1000)) \
+  ANALYTICS_WS_MAX_CONNECTIONS_PER_ADDRESS=$((CLIENTS + STALL + 1000))
 HUB_PID=$LAST_PID
 wait_http "http://127.0.0.1:$WS_PORT/healthz"
 
