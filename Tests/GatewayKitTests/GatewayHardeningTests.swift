@@ -165,7 +165,7 @@ struct GatewayHardeningTests {
         // Others are served meanwhile.
         let start = ContinuousClock.now
         #expect(try await Self.post(h).status == 201)
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(5))
         // Every stalled connection is closed by the gateway, within the timeout and some slack.
         let closed = await withTaskGroup(of: Bool.self) { group in
             for connection in stalled.prefix(200) { group.addTask { await connection.readUntilClosed() != nil } }
@@ -186,7 +186,9 @@ struct GatewayHardeningTests {
         try connection.send("POST /api/analytics/event HTTP/1.1\r\nHost: g\r\nContent-Length: 16384\r\n\r\n{\"event_type\":")
         let start = ContinuousClock.now
         #expect(await connection.readUntilClosed() != nil)
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Closed, not held: 1 s of timeout, with room for a test machine whose event loops are busy
+        // with the other tests (the receive timeout, 15 s, is what "held" would look like).
+        #expect(ContinuousClock.now - start < .seconds(12))
         #expect(try await h.streamLength() == 0)
     }
 
