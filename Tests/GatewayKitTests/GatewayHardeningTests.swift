@@ -12,7 +12,7 @@ import Glibc
 /// The gateway as browsers on the internet reach it: limits shared by every gateway, ids that
 /// cannot be minted, a bounded stream, idempotent retries, and connections that cannot hold it.
 /// Real gateways over real HTTP against a real Redis.
-@Suite("Gateway hardening against a real Redis")
+@Suite("Gateway hardening against a real Redis", .serialized)
 struct GatewayHardeningTests {
     typealias Harness = GatewayIntegrationTests.Harness
 
