@@ -13,8 +13,10 @@ public struct QueryParameterFilter: Sendable, Equatable {
     /// The URL with only the kept parameters, in their order; without `?` when none is left. The
     /// fragment, if any, stays (the tracker sends one only when told to count fragment changes).
     public func filtered(_ url: String) -> String {
-        let fragmentStart = url.firstIndex(of: "#") ?? url.endIndex
-        guard let question = url[..<fragmentStart].firstIndex(of: "?") else { return url }
+        // Scanned as bytes: this runs on every event, and most URLs have no query.
+        let bytes = url.utf8
+        let fragmentStart = bytes.firstIndex(of: UInt8(ascii: "#")) ?? url.endIndex
+        guard let question = bytes[..<fragmentStart].firstIndex(of: UInt8(ascii: "?")) else { return url }
         let query = url[url.index(after: question)..<fragmentStart]
         let keptItems = query.split(separator: "&", omittingEmptySubsequences: true).filter { item in
             let name = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? item

@@ -1,5 +1,6 @@
 import AnalyticsCore
 import Crypto
+import Synchronization
 
 /// Names a client in the shared rate limit: a keyed hash of its address block (the address for
 /// IPv4, the /64 for IPv6), so every gateway of a deployment names it alike and Redis never holds
@@ -7,6 +8,15 @@ import Crypto
 public struct ClientKey: Sendable {
     /// The HMAC with its key already absorbed, copied for each name.
     private let keyed: HMAC<SHA256>
+    /// Names computed lately, by address block: a client sends many events. Emptied when full.
+    private let recent = RecentNames()
+    /// Address blocks whose names are remembered, at most.
+    static let remembered = 4096
+
+    /// The remembered names; in memory only, like the connections they came from.
+    private final class RecentNames: Sendable {
+        let names = Mutex<[ArraySlice<UInt8>: String]>([:])
+    }
 
     /// - Parameter secret: the deployment's secret, the same on every gateway.
     public init(secret: ServerSecret) {
@@ -17,8 +27,19 @@ public struct ClientKey: Sendable {
     /// for a client without an address (a Unix-socket peer).
     public func name(of address: IPAddress?) -> String {
         guard let address else { return "unknown" }
+        let block = address.clientBlock
+        if let known = recent.names.withLock({ $0[block] }) { return known }
+        let name = computeName(of: block)
+        recent.names.withLock { names in
+            if names.count >= Self.remembered { names.removeAll(keepingCapacity: true) }
+            names[block] = name
+        }
+        return name
+    }
+
+    private func computeName(of block: ArraySlice<UInt8>) -> String {
         var hmac = keyed
-        hmac.update(data: address.clientBlock)
+        hmac.update(data: block)
         let mac = hmac.finalize()
         let hex = Array("0123456789abcdef".utf8)
         var out = [UInt8]()

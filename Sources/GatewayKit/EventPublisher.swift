@@ -1,15 +1,14 @@
 import AnalyticsCore
 import RedisClient
 
-/// Puts accepted events on the stream. An event counts as accepted only once Redis has answered;
-/// concurrent publishes share pipelined round trips through the Redis client (group commit), and no
-/// caller waits for a batch to fill.
+/// Puts accepted events on the stream. An event counts as accepted only once Redis has answered.
 ///
-/// Each event goes through one Lua script (``IngestScript``), run atomically by Redis, which decides
+/// Events go through one Lua script (``IngestScript``), run atomically by Redis, which decides
 /// everything that must hold across every gateway of a deployment: a client's event id seen before
 /// is answered with the entry it became, the client's rate limit is taken from its budget in Redis,
 /// an event is refused while the stream holds ``Limits/streamMaxEvents`` entries, and only then is
-/// it added.
+/// it added. Concurrent publishes share runs of the script (``IngestBatcher``, group commit): no
+/// caller waits for a batch to fill.
 public struct EventPublisher: Sendable {
     /// Why an event is not on the stream. The first two are answered 503 and counted apart, because
     /// only ``inDoubt(_:)`` may hide a stored event. The strings say why, for the logs.
@@ -68,12 +67,9 @@ public struct EventPublisher: Sendable {
         }
     }
 
-    let redis: RedisClient
     let keyspace: RedisKeyspace
     let limits: Limits
-    /// Bound on the wait for Redis, so a request is answered 503 well within a second.
-    let deadline: Duration
-    private let script = IngestScript.shared
+    private let batcher: IngestBatcher
 
     /// - Parameters:
     ///   - redis: the client that writes to the stream (the gateway's publishing client, apart from
@@ -82,10 +78,9 @@ public struct EventPublisher: Sendable {
     ///   - limits: the rate limit, the stream's ceiling and the idempotency window.
     ///   - deadline: the longest wait for Redis's answer, queueing included.
     public init(redis: RedisClient, keyspace: RedisKeyspace, limits: Limits = Limits(), deadline: Duration = .milliseconds(800)) {
-        self.redis = redis
         self.keyspace = keyspace
         self.limits = limits
-        self.deadline = deadline
+        batcher = IngestBatcher(redis: redis, stream: keyspace.stream, streamMaxEvents: limits.streamMaxEvents, deadline: deadline)
     }
 
     /// Puts one event on the stream and returns once Redis has answered.
@@ -115,33 +110,42 @@ public struct EventPublisher: Sendable {
         _ event: AnalyticsEvent, client: String?, idChosenByClient: Bool, then: @escaping @Sendable (Result<Outcome, Failure>) -> Void
     ) {
         let rate = client != nil && limits.ratePerMinute > 0 ? limits.ratePerMinute : 0
+        let fields = StreamEntryCodec.fields(of: event)
         var arguments = [
-            String(rate > 0 ? 60_000_000 / rate : 0), "60000000", String(limits.streamMaxEvents),
-            String(idChosenByClient ? limits.idempotencyWindowSeconds : 0),
+            String(rate > 0 ? 60_000_000 / rate : 0), String(idChosenByClient ? limits.idempotencyWindowSeconds : 0), String(fields.count),
         ]
-        arguments.append(contentsOf: StreamEntryCodec.fields(of: event))
-        let keys = [keyspace.stream, keyspace.rateLimit(client: client ?? "-"), keyspace.eventID(event.id.lowercasedString)]
-        script.run(on: redis, keys: keys, arguments: arguments, timeout: deadline) { then(Self.outcome(from: $0)) }
+        arguments.append(contentsOf: fields)
+        batcher.submit(
+            .init(
+                keys: (keyspace.rateLimit(client: client ?? "-"), keyspace.eventID(event.id.lowercasedString)), arguments: arguments,
+                enqueuedAt: .now, then: then))
     }
 
-    /// Maps the script's reply (or the pipeline's failure) to an ``Outcome`` or a ``Failure``.
-    static func outcome(from result: Result<RedisValue, any Error>) -> Result<Outcome, Failure> {
+    /// Maps the script's reply (or the pipeline's failure) to one ``Outcome`` or ``Failure`` for
+    /// each of the `count` events it was run with.
+    static func outcomes(from result: Result<RedisValue, any Error>, count: Int) -> [Result<Outcome, Failure>] {
         let reply: RedisValue
         switch result {
         case .success(let value):
             reply = value
         case .failure(RedisError.connectionLost(let reason)):
-            return .failure(.inDoubt(reason))
+            return Array(repeating: .failure(.inDoubt(reason)), count: count)
         case .failure(let error):
-            return .failure(.unavailable("\(error)"))
+            return Array(repeating: .failure(.unavailable("\(error)")), count: count)
         }
         if let message = reply.errorMessage {
-            // An error reply (OOM, MISCONF, a script error): Redis did not take the entry.
-            return .failure(.unavailable(message))
+            // The script failed as a whole (it answers an XADD's refusal per event instead).
+            return Array(repeating: .failure(.unavailable(message)), count: count)
         }
-        guard let parts = reply.array, parts.count == 2, let verdict = parts[0].string, let value = parts[1].string else {
-            return .failure(.unavailable("unexpected reply to the ingest script"))
+        guard let parts = reply.array, parts.count == 2 * count else {
+            return Array(repeating: .failure(.unavailable("unexpected reply to the ingest script")), count: count)
         }
+        return (0..<count).map { i in outcome(verdict: parts[2 * i].string, value: parts[2 * i + 1].string) }
+    }
+
+    /// One event's verdict and value, as the script replies them.
+    static func outcome(verdict: String?, value: String?) -> Result<Outcome, Failure> {
+        guard let verdict, let value else { return .failure(.unavailable("unexpected reply to the ingest script")) }
         switch verdict {
         case "added": return .success(.added(entryID: value))
         case "repeated": return .success(.alreadyStored(entryID: value))
@@ -149,6 +153,7 @@ public struct EventPublisher: Sendable {
             let microseconds = Int64(value) ?? 1_000_000
             return .failure(.rateLimited(retryAfterSeconds: max(1, Int((microseconds + 999_999) / 1_000_000))))
         case "full": return .failure(.streamFull)
+        case "error": return .failure(.unavailable(value))
         default: return .failure(.unavailable("unexpected reply to the ingest script: \(verdict)"))
         }
     }
