@@ -53,7 +53,8 @@ public struct PageDimensions: Sendable, Equatable {
     static func tagValue(_ raw: Substring) -> String {
         let spaced = raw.replacing("+", with: " ")
         let decoded = spaced.percentDecoded ?? String(spaced)
-        let visible = String(decoded.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && $0.value >= 0x20 && $0.value != 0x7F })
+        let visible = String(
+            decoded.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && $0.value >= 0x20 && $0.value != 0x7F })
         return String(visible.trimmed(of: " \t").prefix(maximumTagLength))
     }
 }
@@ -72,7 +73,7 @@ struct URLParts {
             query = rest[rest.index(after: question)...]
             rest = rest[..<question]
         }
-        guard let schemeEnd = rest.range(of: "://") else {
+        guard let schemeEnd = rest.firstRange(of: "://") else {
             path = rest
             return
         }
