@@ -112,7 +112,8 @@ public struct EventPublisher: Sendable {
         let rate = client != nil && limits.ratePerMinute > 0 ? limits.ratePerMinute : 0
         let fields = StreamEntryCodec.fields(of: event)
         var arguments = [
-            String(rate > 0 ? 60_000_000 / rate : 0), String(idChosenByClient ? limits.idempotencyWindowSeconds : 0), String(fields.count),
+            String(rate > 0 ? IngestBatcher.rateWindowMicroseconds / rate : 0),
+            String(idChosenByClient ? limits.idempotencyWindowSeconds : 0), String(fields.count),
         ]
         arguments.append(contentsOf: fields)
         batcher.submit(

@@ -25,7 +25,8 @@ final class IngestBatcher: Sendable {
 
     private let redis: RedisClient
     private let stream: String
-    private let windowMicroseconds = "60000000"
+    /// The rate limit's window: a minute, in microseconds (an event costs the window / the limit).
+    static let rateWindowMicroseconds = 60_000_000
     private let ceiling: String
     private let deadline: Duration
     private let script = IngestScript.shared
@@ -63,7 +64,7 @@ final class IngestBatcher: Sendable {
         guard let oldest = live.first else { return finished() }
         var keys = [stream]
         keys.reserveCapacity(1 + 2 * live.count)
-        var arguments = [windowMicroseconds, ceiling]
+        var arguments = [String(Self.rateWindowMicroseconds), ceiling]
         arguments.reserveCapacity(2 + live.count * 14)
         for event in live {
             keys.append(event.keys.rate)
