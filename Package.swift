@@ -47,6 +47,13 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
+        // libmaxminddb from Debian's libmaxminddb-dev: the gateway's country lookup (ANALYTICS_GEOIP_DB).
+        .systemLibrary(
+            name: "CMaxMindDB",
+            pkgConfig: "libmaxminddb",
+            providers: [.apt(["libmaxminddb-dev"])]
+        ),
+
         // glibc's mallopt, for the allocation pattern of large batch replies (see AllocatorTuning).
         .systemLibrary(name: "CMalloc"),
         .target(name: "CEpoll", path: "bench/Sources/CEpoll"),
@@ -98,6 +105,7 @@ let package = Package(
             name: "GatewayKit",
             dependencies: [
                 "AnalyticsCore",
+                "CMaxMindDB",
                 "CZlib",
                 "RedisClient",
                 "ServiceSupport",

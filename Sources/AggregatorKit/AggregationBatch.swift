@@ -18,7 +18,7 @@ public struct AggregationBatch: Sendable {
         public let createdAt: Int64
         public let pageURL: String?
         /// The theme of a `cv_theme_view` or the type of a `letter_generated`, if any.
-        public let dimension: EventDimension
+        public let dimension: RealtimeDimension
     }
 
     /// An entry that cannot be counted (trimmed while pending, or not an event), with the reason.
@@ -48,7 +48,7 @@ public struct AggregationBatch: Sendable {
                     Entry(
                         streamID: item.id, visitorID: event.visitorID.lowercasedString, eventType: event.eventType,
                         createdAt: event.createdAt, pageURL: event.pageURL,
-                        dimension: EventDimension.of(eventType: event.eventType, eventData: event.eventData)))
+                        dimension: RealtimeDimension.of(eventType: event.eventType, eventData: event.eventData)))
             } catch {
                 dead.append(DeadEntry(streamID: item.id, reason: "undecodable: \(error)"))
             }

@@ -169,6 +169,10 @@ extension AnalyticsConfiguration {
             return names
         },
         Variable(
+            "ANALYTICS_GEOIP_DB", \.geoIPDatabasePath,
+            "MaxMind-format country database (GeoLite2-Country, GeoIP2-Country, DB-IP lite country): events get the country of the client's address, used for the lookup and never stored; empty: no country"
+        ) { v throws(InvalidValue) in v.isEmpty ? nil : v },
+        Variable(
             "ANALYTICS_STREAM_MAX_EVENTS", \.streamMaxEvents,
             "events the stream may hold (not yet archived) before new ones are refused with 503", parse: integer(1000...1_000_000_000)),
         Variable(

@@ -54,6 +54,10 @@ public struct AnalyticsConfiguration: Sendable {
     /// Query parameters kept in stored page URLs and referrers besides `utm_*`
     /// (`ANALYTICS_KEEP_QUERY_PARAMS`); every other parameter is removed before an event is stored.
     public var keepQueryParameters: [String] = []
+    /// The MaxMind-format country database the gateway looks client addresses up in, to give each
+    /// event its country (`ANALYTICS_GEOIP_DB`); nil (the default): events get no country. The
+    /// address is used for the lookup only, never stored.
+    public var geoIPDatabasePath: String?
     /// Entries the event stream may hold before the gateway refuses new events with 503
     /// (`ANALYTICS_STREAM_MAX_EVENTS`): the bound on Redis's memory while the archiver is behind.
     public var streamMaxEvents = 1_000_000

@@ -18,12 +18,14 @@ public struct AnalyticsEvent: Sendable, Equatable {
     public var referrer: String?
     /// Milliseconds since the Unix epoch, assigned by the gateway when it accepted the event.
     public var createdAt: Int64
+    /// What the history breaks the event down by, derived by the gateway when it accepted the event.
+    public var dimensions: EventDimensions
 
-    /// An event; `eventData` defaults to `{}`, as when the client sent none. Nothing is checked here:
+    /// An event; `eventData` defaults to `{}`, as when the client sent none, and the dimensions to empty. Nothing is checked here:
     /// bodies from outside go through ``EventRules`` first.
     public init(
         id: UUID, visitorID: UUID, eventType: String, eventData: String = "{}",
-        pageURL: String? = nil, referrer: String? = nil, createdAt: Int64
+        pageURL: String? = nil, referrer: String? = nil, createdAt: Int64, dimensions: EventDimensions = EventDimensions()
     ) {
         self.id = id
         self.visitorID = visitorID
@@ -32,5 +34,6 @@ public struct AnalyticsEvent: Sendable, Equatable {
         self.pageURL = pageURL
         self.referrer = referrer
         self.createdAt = createdAt
+        self.dimensions = dimensions
     }
 }

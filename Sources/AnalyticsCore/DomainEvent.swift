@@ -1,7 +1,7 @@
 import Foundation
 
 /// The event types the service treats specially: each needs particular `event_data`
-/// (``EventRules``) and feeds aggregates of its own (``EventDimension``). Any other valid type only
+/// (``EventRules``) and feeds aggregates of its own (``RealtimeDimension``). Any other valid type only
 /// counts towards the totals.
 public enum DomainEvent {
     /// Recorded by the gateway itself for an HTML page it served.

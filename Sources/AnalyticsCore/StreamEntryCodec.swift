@@ -19,6 +19,10 @@ public enum StreamEntryCodec {
         public static let pageURL = "url"
         /// Absent when the event has no referrer.
         public static let referrer = "ref"
+        /// The event's ``EventDimensions``, packed into one field (``EventDimensions/packed``): one
+        /// field rather than eleven keeps the gateway's ingest script short. Absent in entries
+        /// written before dimensions existed, whose dimensions are then empty.
+        public static let dimensions = "dims"
     }
 
     /// Why an entry cannot become an event; the consumers dead-letter the entry with this reason.
@@ -29,7 +33,7 @@ public enum StreamEntryCodec {
     }
 
     /// The field/value pairs of `XADD`, in order.
-    /// - Returns: name, value, name, value, …; `url` and `ref` only when the event has them.
+    /// - Returns: name, value, name, value, …; `url` and `ref` only when the event has them, `dims` last.
     public static func fields(of event: AnalyticsEvent) -> [String] {
         var fields = [
             Field.id, event.id.lowercasedString,
@@ -40,6 +44,7 @@ public enum StreamEntryCodec {
         ]
         if let url = event.pageURL { fields += [Field.pageURL, url] }
         if let ref = event.referrer { fields += [Field.referrer, ref] }
+        fields += [Field.dimensions, event.dimensions.packed]
         return fields
     }
 
@@ -50,7 +55,7 @@ public enum StreamEntryCodec {
     /// Rebuilds an event from the field/value pairs of a stream entry. Unknown fields are ignored, a
     /// missing `data` is `{}`, and `data` is taken as written, not parsed again.
     /// - Throws: ``DecodingError`` when `id` or `vid` is not a UUID, `type` breaks the event-type rule,
-    ///   or `ts` is not an integer within ``validCreatedAt``.
+    ///   `ts` is not an integer within ``validCreatedAt``, or `dims` is not in the packed format.
     public static func decode(_ pairs: [(String, String)]) throws(DecodingError) -> AnalyticsEvent {
         var id: UUID?
         var visitor: UUID?
@@ -59,6 +64,7 @@ public enum StreamEntryCodec {
         var data = "{}"
         var url: String?
         var ref: String?
+        var dimensions = EventDimensions()
         for (name, value) in pairs {
             switch name {
             case Field.id: id = UUID(canonical: value)
@@ -68,6 +74,11 @@ public enum StreamEntryCodec {
             case Field.eventData: data = value
             case Field.pageURL: url = value
             case Field.referrer: ref = value
+            case Field.dimensions:
+                guard let parsed = EventDimensions(packed: value) else {
+                    throw DecodingError(reason: "malformed field \(Field.dimensions)")
+                }
+                dimensions = parsed
             default: continue
             }
         }
@@ -81,6 +92,6 @@ public enum StreamEntryCodec {
         }
         return AnalyticsEvent(
             id: id, visitorID: visitor, eventType: type, eventData: data, pageURL: url, referrer: ref,
-            createdAt: createdAt)
+            createdAt: createdAt, dimensions: dimensions)
     }
 }

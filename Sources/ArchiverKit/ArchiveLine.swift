@@ -3,7 +3,13 @@ import Foundation
 
 /// One archived event as a line of NDJSON:
 ///
-///     {"id":"…","visitor_id":"…","event_type":"pageview","event_data":{…},"page_url":"…","referrer":null,"created_at":"2026-11-27T13:46:30.123Z"}
+///     {"id":"…","visitor_id":"…","event_type":"pageview","event_data":{…},"page_url":"…","referrer":null,"created_at":"2026-11-27T13:46:30.123Z",
+///      "dimensions":{"host":"…","path":"…","referrer_source":"","utm_source":"",…,"country":"FR"}}
+///
+/// (one line in the file). `dimensions` holds the event's ``EventDimensions`` under the names of their
+/// columns. Lines without it (files written before dimensions existed, or by other tools) get the
+/// dimensions their URLs give, and those of the user agent that pageviews recorded by the tracking
+/// middleware used to keep in `event_data`, which is dropped from them: no raw user agent is stored.
 ///
 /// Writing is strict and fixed (key order, lower-case UUIDs, UTC with milliseconds); reading is lenient in
 /// form (key order, extra keys, UUID case, timestamp offsets and precision) so that history exported by
@@ -46,7 +52,15 @@ public enum ArchiveLine {
         appendOptional(event.referrer, to: &out)
         out.append(contentsOf: #","created_at":""#.utf8)
         RFC3339.append(milliseconds: event.createdAt, to: &out)
-        out.append(contentsOf: #""}"#.utf8)
+        out.append(contentsOf: #"","dimensions":{"#.utf8)
+        for (index, name) in EventDimensions.Name.allCases.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: name.rawValue.utf8)
+            out.append(contentsOf: #"":"#.utf8)
+            JSONText.appendQuoted(event.dimensions[name], to: &out)
+        }
+        out.append(contentsOf: "}}".utf8)
     }
 
     /// Reads one line (without its line break). Keys may come in any order and unknown keys are ignored;
@@ -76,12 +90,20 @@ public enum ArchiveLine {
         }
 
         var eventData = "{}"
+        var recordedUserAgent: String?
         if let value = root["event_data"], value.kind != .null {
             guard value.kind == .object else { throw ArchiveLineError(reason: "event_data: must be a JSON object") }
             guard !value.containsNUL else {
                 throw ArchiveLineError(reason: "event_data: the character U+0000 is not allowed")
             }
-            eventData = String(decoding: bytes[value.span], as: UTF8.self)
+            // Before dimensions existed the tracking middleware kept the user agent in a pageview's
+            // data; it goes once the dimensions are taken from it.
+            if eventType == DomainEvent.pageview, root["dimensions"] == nil, let agent = value["user_agent"] {
+                recordedUserAgent = agent.string ?? ""
+                eventData = objectText(value, without: "user_agent", in: bytes)
+            } else {
+                eventData = String(decoding: bytes[value.span], as: UTF8.self)
+            }
         }
 
         let pageURL = try urlField(root, "page_url")
@@ -100,9 +122,46 @@ public enum ArchiveLine {
             throw ArchiveLineError(reason: "created_at: outside the years 1 to 9999 in UTC: \(excerpt(timeText))")
         }
 
+        let dimensions: EventDimensions
+        if let value = root["dimensions"], value.kind != .null {
+            dimensions = try Self.dimensions(value)
+        } else {
+            dimensions = EventDimensions(
+                pageURL: pageURL, referrer: referrer, userAgent: userAgents.classify(recordedUserAgent ?? ""), country: nil)
+        }
         return AnalyticsEvent(
             id: id, visitorID: visitorID, eventType: eventType, eventData: eventData, pageURL: pageURL,
-            referrer: referrer, createdAt: createdAt)
+            referrer: referrer, createdAt: createdAt, dimensions: dimensions)
+    }
+
+    /// Classifies the user agents of lines written before dimensions existed.
+    private static let userAgents = UserAgentClassifier()
+
+    /// The `dimensions` object: every member a string (unknown ones ignored, missing ones empty).
+    private static func dimensions(_ value: JSONValue) throws(ArchiveLineError) -> EventDimensions {
+        guard value.kind == .object else { throw ArchiveLineError(reason: "dimensions: must be a JSON object") }
+        var texts: [EventDimensions.Name: String] = [:]
+        for member in value.members {
+            guard let name = EventDimensions.Name(rawValue: member.key) else { continue }
+            guard let text = member.value.string, !member.value.containsNUL else {
+                throw ArchiveLineError(reason: "dimensions: \(member.key) must be a string without U+0000")
+            }
+            texts[name] = text
+        }
+        return EventDimensions(values: texts)
+    }
+
+    /// The text of a JSON object without one of its members (every member named so).
+    private static func objectText(_ object: JSONValue, without key: String, in bytes: [UInt8]) -> String {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for member in object.members where member.key != key {
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendQuoted(member.key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            out.append(contentsOf: bytes[member.value.span])
+        }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static func uuid(_ root: JSONValue, _ key: String) throws(ArchiveLineError) -> UUID {

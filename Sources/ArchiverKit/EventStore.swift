@@ -31,7 +31,9 @@ public struct EventStore: Sendable {
         self.logger = logger
     }
 
-    static let columns = ["id", "visitor_id", "event_type", "event_data", "page_url", "referrer", "created_at"]
+    static let columns =
+        ["id", "visitor_id", "event_type", "event_data", "page_url", "referrer", "created_at"]
+        + EventDimensions.Name.allCases.map(\.rawValue)
 
     /// Stores the events; returns how many were new (the others were already there).
     ///
@@ -53,7 +55,9 @@ public struct EventStore: Sendable {
         let changed = visitors.needingWrite(VisitorCache.visitors(of: events.lazy.map { ($0.visitorID, $0.createdAt) }))
         let (stored, rows) = try await client.withTransaction(logger: logger) { connection in
             let rows = changed.isEmpty ? [] : try await upsertVisitors(changed, connection: connection)
-            return (try await insertEvents(events.count, payload, connection: connection), rows)
+            let inserted = try await insertEvents(events, payload, connection: connection)
+            try await addToRollups(inserted, connection: connection)
+            return (inserted.count, rows)
         }
         visitors.record(rows)
         return stored
@@ -112,37 +116,45 @@ public struct EventStore: Sendable {
     static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 
     /// The events, as new ones (a COPY) or, when some are already stored, skipping those.
-    private func insertEvents(_ count: Int, _ payload: ByteBuffer, connection: PostgresConnection) async throws -> Int {
+    /// - Returns: the events inserted, each once.
+    private func insertEvents(_ events: [AnalyticsEvent], _ payload: ByteBuffer, connection: PostgresConnection) async throws
+        -> [AnalyticsEvent]
+    {
         try await connection.query("SAVEPOINT direct_copy", logger: logger)
         do {
             try await connection.copyFrom(table: "analytics_events", columns: Self.columns, logger: logger) { try await $0.write(payload) }
             try await connection.query("RELEASE SAVEPOINT direct_copy", logger: logger)
-            return count
+            return events
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             try await connection.query("ROLLBACK TO SAVEPOINT direct_copy", logger: logger)
         }
-        return try await insertSkippingDuplicates(payload, connection: connection)
+        var inserted = try await insertSkippingDuplicates(payload, connection: connection)
+        // The same event twice in one batch is inserted once: count its first copy only.
+        return events.filter { inserted.remove($0.id) != nil }
     }
 
-    private func insertSkippingDuplicates(_ payload: ByteBuffer, connection: PostgresConnection) async throws -> Int {
+    /// The ids of the events inserted.
+    private func insertSkippingDuplicates(_ payload: ByteBuffer, connection: PostgresConnection) async throws -> Set<UUID> {
+        let columns = Self.columns.joined(separator: ", ")
+        let dimensionColumns = EventDimensions.Name.allCases.map { "\($0.rawValue) text" }.joined(separator: ", ")
         try await connection.query(
-            """
-            CREATE TEMP TABLE IF NOT EXISTS analytics_staging (
-                id uuid, visitor_id uuid, event_type varchar(50), event_data jsonb, page_url text, referrer text,
-                created_at timestamptz) ON COMMIT DELETE ROWS
-            """, logger: logger)
+            PostgresQuery(
+                unsafeSQL: """
+                    CREATE TEMP TABLE IF NOT EXISTS analytics_staging (
+                        id uuid, visitor_id uuid, event_type varchar(50), event_data jsonb, page_url text, referrer text,
+                        created_at timestamptz, \(dimensionColumns)) ON COMMIT DELETE ROWS
+                    """), logger: logger)
         try await connection.copyFrom(table: "analytics_staging", columns: Self.columns, logger: logger) { try await $0.write(payload) }
         let rows = try await connection.query(
-            """
-            WITH inserted AS (
-                INSERT INTO analytics_events (id, visitor_id, event_type, event_data, page_url, referrer, created_at)
-                SELECT id, visitor_id, event_type, event_data, page_url, referrer, created_at FROM analytics_staging
-                ON CONFLICT DO NOTHING
-                RETURNING 1)
-            SELECT count(*) FROM inserted
-            """, logger: logger)
-        var inserted = 0
-        for try await count in rows.decode(Int.self) { inserted = count }
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO analytics_events (\(columns))
+                    SELECT \(columns) FROM analytics_staging
+                    ON CONFLICT DO NOTHING
+                    RETURNING id
+                    """), logger: logger)
+        var inserted = Set<UUID>()
+        for try await id in rows.decode(UUID.self) { inserted.insert(id) }
         return inserted
     }
 
@@ -160,9 +172,9 @@ public struct EventStore: Sendable {
         return buffer
     }
 
-    /// The events as COPY text: tab-separated, `\N` for NULL, backslash escapes.
+    /// The events as COPY text, in the order of ``columns``: tab-separated, `\N` for NULL, backslash escapes.
     static func copyText(_ events: [AnalyticsEvent]) -> ByteBuffer {
-        var buffer = ByteBufferAllocator().buffer(capacity: events.count * 256)
+        var buffer = ByteBufferAllocator().buffer(capacity: events.count * 320)
         for event in events {
             buffer.writeString(event.id.lowercasedString)
             buffer.writeInteger(UInt8(ascii: "\t"))
@@ -177,6 +189,10 @@ public struct EventStore: Sendable {
             appendOptional(event.referrer, to: &buffer)
             buffer.writeInteger(UInt8(ascii: "\t"))
             buffer.writeString(Timestamp.postgres(milliseconds: event.createdAt))
+            for value in event.dimensions.values {
+                buffer.writeInteger(UInt8(ascii: "\t"))
+                appendEscaped(value, to: &buffer)
+            }
             buffer.writeInteger(UInt8(ascii: "\n"))
         }
         return buffer

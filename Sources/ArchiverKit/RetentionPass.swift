@@ -8,7 +8,8 @@ import RedisClient
 
 /// The retention and archive pass: each day of raw events older than the raw retention
 /// is exported to a gzip NDJSON file (temporary name, fsync, row count checked, rename), rolled up
-/// (counts per event type, page and dimension; unique visitors as HyperLogLog bytes), and only then
+/// (counts per event type, page and dimension; unique visitors as HyperLogLog bytes; the history's
+/// hourly combinations of dimensions, `analytics_rollup_archived_hours`), and only then
 /// its partition is dropped — all while the partition is locked against writes, the rollup and the
 /// drop in one transaction. Rollups and archives older than the archive retention are removed.
 /// A crash at any step loses nothing: the next pass finds the partition still there and redoes it.
@@ -154,8 +155,11 @@ public struct RetentionPass: Sendable {
             {
                 count = n
             }
-            if archive && count > 0 {
+            // A day archived before whose raw rows came back (an import): its archive and rollups
+            // already hold it whole, and are kept as they are.
+            if archive && count > 0, try await !isArchived(day, connection: connection) {
                 try await export(partition, count: count, to: finalURL, connection: connection)
+                try await rollUpArchivedHours(partition, connection: connection)
                 let hll = try await visitorsHyperLogLog(partition, connection: connection)
                 try await connection.query(
                     PostgresQuery(
@@ -188,6 +192,34 @@ public struct RetentionPass: Sendable {
         return events
     }
 
+    /// A row's dimension columns as SQL giving ``EventDimensions/packed`` text (no value holds a tab).
+    static let packedDimensions =
+        "concat_ws(E'\\t', '\(EventDimensions.packedVersion)', " + EventDimensions.Name.allCases.map(\.rawValue).joined(separator: ", ")
+        + ")"
+
+    /// Whether the retention pass has archived the day before.
+    private func isArchived(_ day: CivilDate, connection: PostgresConnection) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT count(*) FROM analytics_archive_files WHERE day = \(day.isoString)::date", logger: logger)
+        for try await count in rows.decode(Int.self) { return count > 0 }
+        return false
+    }
+
+    /// Keeps what filtered history questions need of the day once its raw events are gone: counts
+    /// and visitor sketches per hour and combination of dimension values, built from the rows
+    /// exactly as a query over them would count.
+    private func rollUpArchivedHours(_ partition: String, connection: PostgresConnection) async throws {
+        let dimensions = (["event_type"] + EventDimensions.Name.allCases.map(\.rawValue)).joined(separator: ", ")
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO analytics_rollup_archived_hours (hour, \(dimensions), events, pageviews, visitors)
+                    SELECT date_trunc('hour', created_at, 'UTC'), \(dimensions), count(*),
+                           count(*) FILTER (WHERE event_type = 'pageview'), hll_add_agg(analytics_visitor_hash(visitor_id))
+                    FROM \(partition) GROUP BY 1, \(dimensions)
+                    """), logger: logger)
+    }
+
     /// Writes the day to its archive file: temporary name, every row counted against the
     /// partition, fsync, rename (an existing archive of the day is replaced whole).
     func export(_ partition: String, count: Int, to finalURL: URL, connection: PostgresConnection) async throws {
@@ -198,16 +230,16 @@ public struct RetentionPass: Sendable {
                 PostgresQuery(
                     unsafeSQL: """
                         SELECT id, visitor_id, event_type, event_data::text, page_url, referrer,
-                               (extract(epoch FROM created_at) * 1000)::bigint
+                               (extract(epoch FROM created_at) * 1000)::bigint, \(Self.packedDimensions)
                         FROM \(partition) ORDER BY created_at, id
                         """), logger: logger)
-            for try await (id, visitor, type, data, url, referrer, ms) in rows.decode(
-                (UUID, UUID, String, String?, String?, String?, Int64).self)
+            for try await (id, visitor, type, data, url, referrer, ms, packed) in rows.decode(
+                (UUID, UUID, String, String?, String?, String?, Int64, String).self)
             {
                 try writer.append(
                     AnalyticsEvent(
                         id: id, visitorID: visitor, eventType: type, eventData: data ?? "{}", pageURL: url, referrer: referrer,
-                        createdAt: ms))
+                        createdAt: ms, dimensions: EventDimensions(packed: packed) ?? EventDimensions()))
             }
             guard writer.count == count else {
                 throw ArchiverError.incompleteExport(partition: partition, exported: writer.count, held: count)
@@ -299,6 +331,11 @@ public struct RetentionPass: Sendable {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("DELETE FROM analytics_daily_rollups WHERE day < \(cutoff.isoString)::date", logger: logger)
             try await connection.query("DELETE FROM analytics_daily_visitors WHERE day < \(cutoff.isoString)::date", logger: logger)
+            try await connection.query("DELETE FROM analytics_rollup_days WHERE day < \(cutoff.isoString)::date", logger: logger)
+            let start = "\(cutoff.isoString) 00:00:00+00"
+            try await connection.query("DELETE FROM analytics_rollup_hours WHERE hour < \(start)::timestamptz", logger: logger)
+            try await connection.query(
+                "DELETE FROM analytics_rollup_archived_hours WHERE hour < \(start)::timestamptz", logger: logger)
             try await connection.query(
                 "DELETE FROM analytics_archive_files WHERE day < \(cutoff.isoString)::date AND NOT path = ANY(\(keptPaths))", logger: logger
             )

@@ -29,6 +29,10 @@ public struct EventIngest: Sendable {
     public let blockedReferrers: ReferrerBlocklist
     /// Takes the query parameters that are not to be stored out of page URLs and referrers.
     public let queryFilter: QueryParameterFilter
+    /// Gives events the country of the client's address (`ANALYTICS_GEOIP_DB`); nil when unset.
+    public let geoIP: GeoIPDatabase?
+    /// Derives each event's dimensions (browser, system, device, country, page, source).
+    let dimensions: EventDimensionDeriver
     /// Names clients in the shared rate limit.
     let clientKeys: ClientKey
     let refusals: IngestRefusalLog
@@ -48,15 +52,18 @@ public struct EventIngest: Sendable {
     ///   - bots: the bot filter (nil: off): a bot's events are answered 202 and not kept.
     ///   - blockedReferrers: referrer spam, dropped the same way.
     ///   - queryFilter: the query parameters kept in stored URLs.
+    ///   - geoIP: the country database (nil: events get no country).
     ///   - clientKeys: names clients in the shared rate limit (from the deployment's secret).
     ///   - logger: where refusals of the whole ingest (the stream full) are reported.
     public init(
         publisher: EventPublisher, visitors: VisitorIdentifier, addresses: ClientAddressResolver, limiter: ClientRateLimiter,
         metrics: GatewayMetrics, ids: UUIDv7Generator = UUIDv7Generator(), origins: OriginPolicy = .any, bots: CrawlerMatcher? = nil,
         blockedReferrers: ReferrerBlocklist = ReferrerBlocklist(), queryFilter: QueryParameterFilter = QueryParameterFilter(),
-        clientKeys: ClientKey, logger: Logger
+        geoIP: GeoIPDatabase? = nil, clientKeys: ClientKey, logger: Logger
     ) {
         self.queryFilter = queryFilter
+        self.geoIP = geoIP
+        self.dimensions = EventDimensionDeriver(bots: bots ?? CrawlerMatcher(), geoIP: geoIP)
         self.clientKeys = clientKeys
         self.refusals = IngestRefusalLog(logger: logger)
         self.origins = origins
@@ -195,8 +202,9 @@ public struct EventIngest: Sendable {
         let reply = Reply(
             allowOrigin: origins.allowOriginHeader(for: fields[.origin]),
             mayKeepCookie: !Self.isCrossSite(fields, authority: submission.authority),
-            secure: cameOverHTTPS(peer: submission.peer, headers: fields), client: clientKeys.name(of: client))
-        let userAgent = fields[.userAgent] ?? ""
+            secure: cameOverHTTPS(peer: submission.peer, headers: fields), client: clientKeys.name(of: client),
+            userAgent: fields[.userAgent] ?? "", clientAddress: client)
+        let userAgent = reply.userAgent
         if let identity = visitors.identifyWithoutWaiting(
             cookieHeader: cookie, clientAddress: client, userAgent: userAgent, nowMilliseconds: now)
         {
@@ -224,16 +232,22 @@ public struct EventIngest: Sendable {
         let secure: Bool
         /// The client's name in the shared rate limit.
         let client: String
+        /// The request's user agent and the client's address, for the event's dimensions only.
+        let userAgent: String
+        let clientAddress: IPAddress?
     }
 
     private func publish(
         _ validated: ValidatedEventBody, identity: VisitorIdentity, now: Int64, reply: Reply,
         answer: @escaping @Sendable (EventAnswer) -> Void
     ) {
+        let pageURL = validated.pageURL.map(queryFilter.filtered)
+        let referrer = validated.referrer.map(queryFilter.filtered)
         let event = AnalyticsEvent(
             id: validated.clientID ?? ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: validated.eventType,
-            eventData: validated.eventData, pageURL: validated.pageURL.map(queryFilter.filtered),
-            referrer: validated.referrer.map(queryFilter.filtered), createdAt: now)
+            eventData: validated.eventData, pageURL: pageURL, referrer: referrer, createdAt: now,
+            dimensions: dimensions.dimensions(
+                pageURL: validated.pageURL, referrer: validated.referrer, userAgent: reply.userAgent, client: reply.clientAddress))
         let start = ContinuousClock.now
         let setCookie =
             identity.setCookie && reply.mayKeepCookie ? visitors.setCookieHeader(for: identity.visitorID, secure: reply.secure) : nil

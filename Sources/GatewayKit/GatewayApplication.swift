@@ -40,9 +40,11 @@ public struct GatewayApplication: ServiceApplication {
     /// - Parameters:
     ///   - configuration: the process's configuration.
     ///   - logger: the logger of the process and of its Redis clients.
-    /// - Throws: ``ConfigurationError`` when the generated secret can be neither read nor created.
+    /// - Throws: ``ConfigurationError`` when the generated secret can be neither read nor created, or
+    ///   when the GeoIP database (`ANALYTICS_GEOIP_DB`) cannot be opened.
     public init(configuration: AnalyticsConfiguration, logger: Logger) throws {
         let secret = try ServerSecret.load(configuration)
+        let geoIP = try Self.openGeoIP(configuration)
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
         self.registry = registry
         startMetadata = ["listen": "\(configuration.httpHost):\(configuration.httpPort)", "redis": "\(configuration.redis.redacted)"]
@@ -66,7 +68,7 @@ public struct GatewayApplication: ServiceApplication {
             limiter: ClientRateLimiter(limitPerMinute: configuration.rateLimitPerMinute),
             metrics: metrics, origins: configuration.allowedOrigins, bots: configuration.botFilter ? CrawlerMatcher() : nil,
             blockedReferrers: configuration.blockedReferrers, queryFilter: QueryParameterFilter(keeping: configuration.keepQueryParameters),
-            clientKeys: ClientKey(secret: secret), logger: logger)
+            geoIP: geoIP, clientKeys: ClientKey(secret: secret), logger: logger)
         let recorder = PageviewRecorder(publisher: publisher, metrics: metrics, logger: logger)
         let stats = StatsReader(redis: queryRedis, keyspace: keyspace, activeWindowSeconds: configuration.activeWindowSeconds)
         let readiness = ReadinessProbe(redis: queryRedis, keyspace: keyspace)
@@ -98,6 +100,18 @@ public struct GatewayApplication: ServiceApplication {
             SelfProbe(host: configuration.httpHost, port: configuration.httpPort, liveness: liveness, readyStatus: "serving"),
             liveness.stoppingAnnouncer,
         ]
+    }
+
+    /// The configured GeoIP database, opened; nil when none is configured. A file that cannot be
+    /// opened stops the gateway at start, as a configuration error: running on without countries
+    /// would go unnoticed.
+    static func openGeoIP(_ configuration: AnalyticsConfiguration) throws(ConfigurationError) -> GeoIPDatabase? {
+        guard let path = configuration.geoIPDatabasePath else { return nil }
+        do {
+            return try GeoIPDatabase(path: path)
+        } catch {
+            throw ConfigurationError(variable: AnalyticsConfiguration.name(of: \.geoIPDatabasePath), message: error.description)
+        }
     }
 
     /// Adds the routes the router answers: the read routes, `/metrics`, `/healthz`, `/readyz` and `/`.

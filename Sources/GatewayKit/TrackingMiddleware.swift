@@ -37,23 +37,27 @@ struct TrackingMiddleware: RouterMiddleware {
             let secure = ingest.cameOverHTTPS(peer: context.peerAddress, headers: request.headers)
             response.headers[.setCookie] = ingest.visitors.setCookieHeader(for: identity.visitorID, secure: secure)
         }
-        var data = JSONText(capacity: 96 + userAgent.utf8.count)
+        // The user agent serves the event's dimensions only: it is not kept.
+        var data = JSONText(capacity: 96)
         data.raw("{")
         data.field("path", String(request.uri.path.unicodeScalars.prefix(EventRules.maximumURLLength)))
         data.raw(",")
         data.field("method", "GET")
-        data.raw(",")
-        data.field("user_agent", String(userAgent.unicodeScalars.prefix(512)))
         data.raw("}")
         let pageURL = String(ingest.queryFilter.filtered(request.uri.description).unicodeScalars.prefix(EventRules.maximumURLLength))
         let referrer = request.headers[.referer].map {
             String(ingest.queryFilter.filtered($0).unicodeScalars.prefix(EventRules.maximumURLLength))
         }
+        let storedURL = pageURL.contains("\u{0}") ? nil : pageURL
+        let storedReferrer = referrer?.contains("\u{0}") == true ? nil : referrer
+        // The stored URL is the request's path; the page's host is the request's.
+        let absoluteURL = storedURL.map { "http://\(request.head.authority ?? "")\($0)" }
         recorder.record(
             AnalyticsEvent(
                 id: ingest.ids.next(nowMilliseconds: now), visitorID: identity.visitorID, eventType: DomainEvent.pageview,
-                eventData: data.string, pageURL: pageURL.contains("\u{0}") ? nil : pageURL,
-                referrer: referrer?.contains("\u{0}") == true ? nil : referrer, createdAt: now),
+                eventData: data.string, pageURL: storedURL, referrer: storedReferrer, createdAt: now,
+                dimensions: ingest.dimensions.dimensions(
+                    pageURL: absoluteURL, referrer: storedReferrer, userAgent: userAgent, client: client)),
             client: ingest.clientKeys.name(of: client))
         return response
     }

@@ -118,6 +118,16 @@ struct AnalyticsConfigurationTests {
         #expect(try load(["ANALYTICS_WS_ALLOWED_ORIGINS": ""]).0.wsAllowedOrigins == nil)
     }
 
+    @Test func theGeoIPDatabaseIsOffUnlessAPathIsGiven() throws {
+        #expect(try load().0.geoIPDatabasePath == nil)
+        #expect(try load(["ANALYTICS_GEOIP_DB": ""]).0.geoIPDatabasePath == nil)
+        let path = "/var/lib/GeoIP/GeoLite2-Country.mmdb"
+        #expect(try load(["ANALYTICS_GEOIP_DB": path]).0.geoIPDatabasePath == path)
+        #expect(try load(["ANALYTICS_GEOIP_DB": path], ["--geoip-db="]).0.geoIPDatabasePath == nil)
+        #expect(try load([:], ["--geoip-db", path]).0.geoIPDatabasePath == path)
+        #expect(AnalyticsConfiguration.name(of: \.geoIPDatabasePath) == "ANALYTICS_GEOIP_DB")
+    }
+
     @Test func integersAllowSurroundingSpaces() throws {
         #expect(try load(["ANALYTICS_HTTP_PORT": " 9000 "]).0.httpPort == 9000)
         #expect(try load(["ANALYTICS_HTTP_PORT": "1"]).0.httpPort == 1)

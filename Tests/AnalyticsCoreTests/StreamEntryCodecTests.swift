@@ -2,7 +2,7 @@ import AnalyticsCore
 import Foundation
 import Testing
 
-@Suite("StreamEntryCodec and EventDimension")
+@Suite("StreamEntryCodec and RealtimeDimension")
 struct StreamEntryCodecTests {
     static let eventID = UUID(uuidString: "01936f5e-1c2d-7a3b-8c4d-5e6f708192a3")!
     static let visitorID = UUID(uuidString: "A1B2C3D4-E5F6-4789-8ABC-DEF012345678")!
@@ -28,6 +28,7 @@ struct StreamEntryCodecTests {
                 "data", #"{"theme":"dark","n":[1, 2]}"#,
                 "url", "https://example.com/cv?x=1",
                 "ref", "https://search.example/",
+                "dims", "1\t\t\t\t\t\t\t\t\t\t\t",
             ])
     }
 
@@ -37,16 +38,20 @@ struct StreamEntryCodecTests {
         #expect(
             fields == [
                 "id", "01936f5e-1c2d-7a3b-8c4d-5e6f708192a3", "vid", "a1b2c3d4-e5f6-4789-8abc-def012345678",
-                "type", "click", "ts", "5", "data", "{}",
+                "type", "click", "ts", "5", "data", "{}", "dims", EventDimensions().packed,
             ])
         var onlyRef = bare
         onlyRef.referrer = "r"
-        #expect(StreamEntryCodec.fields(of: onlyRef).suffix(2) == ["ref", "r"])
+        #expect(StreamEntryCodec.fields(of: onlyRef).dropLast(2).suffix(2) == ["ref", "r"])
         #expect(!StreamEntryCodec.fields(of: onlyRef).contains("url"))
     }
 
     @Test func roundTrip() throws {
-        let event = full()
+        var event = full()
+        #expect(try StreamEntryCodec.decode(pairs(StreamEntryCodec.fields(of: event))) == event)
+        event.dimensions = EventDimensions(
+            pageURL: event.pageURL, referrer: event.referrer,
+            userAgent: UserAgentDimensions(browser: "Edge", browserMajor: "131", os: "Windows", device: .desktop), country: "SE")
         #expect(try StreamEntryCodec.decode(pairs(StreamEntryCodec.fields(of: event))) == event)
 
         var bare = event
@@ -75,6 +80,8 @@ struct StreamEntryCodecTests {
         #expect(event.eventData == "{}")
         #expect(event.pageURL == nil)
         #expect(event.referrer == nil)
+        // Written before dimensions existed: they are empty.
+        #expect(event.dimensions == EventDimensions())
     }
 
     @Test(arguments: [
@@ -96,7 +103,7 @@ struct StreamEntryCodecTests {
 
     @Test(arguments: [
         ("id", "not-a-uuid"), ("vid", ""), ("type", "Not Valid"), ("type", ""), ("ts", "12.5"), ("ts", "abc"),
-        ("ts", ""),
+        ("ts", ""), ("dims", ""), ("dims", "2\t\t\t\t\t\t\t\t\t\t\t"), ("dims", "1\tonly two"),
     ])
     func decodeRefusesAMalformedField(field: String, value: String) {
         let all = pairs(StreamEntryCodec.fields(of: full())).map { $0.0 == field ? ($0.0, value) : $0 }
@@ -105,14 +112,14 @@ struct StreamEntryCodecTests {
         }
     }
 
-    // MARK: EventDimension
+    // MARK: RealtimeDimension
 
     @Test func dimensions() {
-        #expect(EventDimension.of(eventType: "cv_theme_view", eventData: #"{"theme":"dark"}"#) == .theme("dark"))
-        #expect(EventDimension.of(eventType: "cv_theme_view", eventData: #"{"theme":"a","theme":"b"}"#) == .theme("b"))
-        #expect(EventDimension.of(eventType: "letter_generated", eventData: #"{"type":"motivation"}"#) == .letter("motivation"))
+        #expect(RealtimeDimension.of(eventType: "cv_theme_view", eventData: #"{"theme":"dark"}"#) == .theme("dark"))
+        #expect(RealtimeDimension.of(eventType: "cv_theme_view", eventData: #"{"theme":"a","theme":"b"}"#) == .theme("b"))
+        #expect(RealtimeDimension.of(eventType: "letter_generated", eventData: #"{"type":"motivation"}"#) == .letter("motivation"))
         #expect(
-            EventDimension.of(eventType: "letter_generated", eventData: #"{"type":"anti_motivation"}"#)
+            RealtimeDimension.of(eventType: "letter_generated", eventData: #"{"type":"anti_motivation"}"#)
                 == .letter("anti_motivation"))
     }
 
@@ -131,6 +138,6 @@ struct StreamEntryCodecTests {
         ("theme_view", #"{"theme":"dark"}"#),
     ])
     func noDimension(type: String, data: String) {
-        #expect(EventDimension.of(eventType: type, eventData: data) == .none)
+        #expect(RealtimeDimension.of(eventType: type, eventData: data) == .none)
     }
 }

@@ -74,14 +74,21 @@ private func sampleEvents(count: Int) -> [AnalyticsEvent] {
 @Suite("Archive lines")
 struct ArchiveLineTests {
     @Test func exactLineOfAKnownEvent() throws {
+        var dimensions = EventDimensions()
+        dimensions.host = "example.com"
+        dimensions.path = "/cv"
+        dimensions.browser = "Firefox"
+        dimensions.browserVersion = "Firefox 133"
+        dimensions.device = "desktop"
+        dimensions.country = "FR"
         let event = AnalyticsEvent(
             id: knownID, visitorID: knownVisitor, eventType: "cv_theme_view",
             eventData: #"{"theme": "dark", "n": [1, 2]}"#, pageURL: #"https://example.com/cv?x="1""#, referrer: nil,
-            createdAt: knownTime)
+            createdAt: knownTime, dimensions: dimensions)
         let line = String(decoding: ArchiveLine.encode(event), as: UTF8.self)
         #expect(
             line
-                == #"{"id":"0190a5e2-7b3c-7d4e-8f00-123456789abc","visitor_id":"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c","event_type":"cv_theme_view","event_data":{"theme": "dark", "n": [1, 2]},"page_url":"https://example.com/cv?x=\"1\"","referrer":null,"created_at":"2026-11-27T13:46:30.123Z"}"#
+                == #"{"id":"0190a5e2-7b3c-7d4e-8f00-123456789abc","visitor_id":"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c","event_type":"cv_theme_view","event_data":{"theme": "dark", "n": [1, 2]},"page_url":"https://example.com/cv?x=\"1\"","referrer":null,"created_at":"2026-11-27T13:46:30.123Z","dimensions":{"host":"example.com","path":"/cv","referrer_source":"","utm_source":"","utm_medium":"","utm_campaign":"","browser":"Firefox","browser_version":"Firefox 133","os":"","device":"desktop","country":"FR"}}"#
         )
         #expect(try ArchiveLine.decode(Array(line.utf8)) == event)
     }
@@ -136,6 +143,41 @@ struct ArchiveLineTests {
         let spaced =
             "  { \"event_data\" :\t{ \"k\" : \"\\u00e9\\\"\" } , \"id\":\"0190a5e2-7b3c-7d4e-8f00-123456789abc\",\"visitor_id\":\"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c\",\"event_type\":\"x\",\"created_at\":\"2026-11-27T13:46:30.123Z\" } "
         #expect(try ArchiveLine.decode(Array(spaced.utf8)).eventData == "{ \"k\" : \"\\u00e9\\\"\" }")
+    }
+
+    @Test func aLineWrittenBeforeDimensionsGetsThemFromItsURLsAndLosesThePageviewsUserAgent() throws {
+        let line = """
+            {"id":"0190a5e2-7b3c-7d4e-8f00-123456789abc","visitor_id":"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c",\
+            "event_type":"pageview","event_data":{"path":"/cv","method":"GET","user_agent":"Mozilla/5.0 (iPhone; CPU iPhone OS 18_3 \
+            like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.3 Mobile/15E148 Safari/604.1"},\
+            "page_url":"https://www.site.test/cv?utm_source=news","referrer":"https://www.google.com/",\
+            "created_at":"2026-11-27T13:46:30.123Z"}
+            """
+        let event = try ArchiveLine.decode(Array(line.utf8))
+        #expect(event.eventData == #"{"path":"/cv","method":"GET"}"#)
+        var expected = EventDimensions()
+        expected.host = "www.site.test"
+        expected.path = "/cv"
+        expected.referrerSource = "Google"
+        expected.utmSource = "news"
+        expected.browser = "Safari"
+        expected.browserVersion = "Safari 18"
+        expected.os = "iOS"
+        expected.device = "mobile"
+        #expect(event.dimensions == expected)
+
+        // Another type keeps its data whole: a user agent there is what the site chose to send.
+        let custom = line.replacingOccurrences(of: #""event_type":"pageview""#, with: #""event_type":"signup""#)
+        #expect(try ArchiveLine.decode(Array(custom.utf8)).eventData.contains("user_agent"))
+    }
+
+    @Test func dimensionsThatAreNotStringsAreRefusedOnImport() throws {
+        let line =
+            #"{"id":"0190a5e2-7b3c-7d4e-8f00-123456789abc","visitor_id":"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c","event_type":"x","created_at":"2026-11-27T13:46:30.123Z","dimensions":{"country":7}}"#
+        #expect(throws: ArchiveLineError.self) { try ArchiveLine.decode(Array(line.utf8)) }
+        let notObject =
+            #"{"id":"0190a5e2-7b3c-7d4e-8f00-123456789abc","visitor_id":"5f0c3b2a-1d4e-4f6a-9b8c-7d6e5f4a3b2c","event_type":"x","created_at":"2026-11-27T13:46:30.123Z","dimensions":[]}"#
+        #expect(throws: ArchiveLineError.self) { try ArchiveLine.decode(Array(notObject.utf8)) }
     }
 
     @Test func eventDataOfAnySizeIsAcceptedOnImport() throws {

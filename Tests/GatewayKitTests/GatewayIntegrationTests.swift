@@ -225,7 +225,12 @@ struct GatewayIntegrationTests {
         #expect(pageview.pageURL == "/?utm_source=x")
         #expect(pageview.referrer == "https://ref.test/")
         let data = try JSONSerialization.jsonObject(with: Data(pageview.eventData.utf8)) as? [String: String]
-        #expect(data == ["path": "/", "method": "GET", "user_agent": "UA \"quoted\""])
+        // The user agent is not kept: only what it says.
+        #expect(data == ["path": "/", "method": "GET"])
+        #expect(pageview.dimensions.path == "/")
+        #expect(pageview.dimensions.utmSource == "x")
+        #expect(pageview.dimensions.referrerSource == "ref.test")
+        #expect(pageview.dimensions.device == "desktop")
     }
 
     @Test func theReadRoutesAnswerWhatRedisHolds() async throws {

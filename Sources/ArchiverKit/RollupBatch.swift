@@ -1,0 +1,85 @@
+import AnalyticsCore
+import Foundation
+
+/// What a batch of newly stored events adds to the history's rollups: per hour, and per day and
+/// dimension value, the number of events, of pageviews, and the distinct visitors (which PostgreSQL
+/// turns into a mergeable sketch). Built from the events a transaction actually inserted, so that an
+/// event stored twice (a re-delivery, an import of what is already there) is counted once.
+struct RollupBatch: Sendable {
+    /// The counts of one hour or one day's dimension value.
+    struct Counts: Sendable, Equatable {
+        var events: Int64 = 0
+        var pageviews: Int64 = 0
+        var visitors: Set<UUID> = []
+    }
+
+    /// A day's value of one dimension; dimension and value are empty for the day's totals.
+    struct DayKey: Sendable, Hashable, Comparable {
+        var day: CivilDate
+        var dimension: String
+        var value: String
+
+        /// The order of the table's primary key, in which concurrent archivers lock the rows.
+        static func < (a: DayKey, b: DayKey) -> Bool {
+            (a.dimension, a.day, a.value) < (b.dimension, b.day, b.value)
+        }
+    }
+
+    /// Counts per hour, by the hour's start in seconds since the Unix epoch.
+    private(set) var hours: [Int64: Counts] = [:]
+    /// Counts per day and dimension value.
+    private(set) var days: [DayKey: Counts] = [:]
+
+    /// The dimensions of `analytics_rollup_days` besides the totals: the event type, then the
+    /// columns of ``EventDimensions``.
+    static let dimensionNames = ["event_type"] + EventDimensions.Name.allCases.map(\.rawValue)
+
+    init() {}
+
+    /// A batch of these events.
+    init(_ events: some Sequence<AnalyticsEvent>) {
+        for event in events { add(event) }
+    }
+
+    var isEmpty: Bool { hours.isEmpty }
+
+    /// Counts one event in its hour, its day's totals and each of its dimension values.
+    mutating func add(_ event: AnalyticsEvent) {
+        let pageview: Int64 = event.eventType == DomainEvent.pageview ? 1 : 0
+        let hour = Self.hourStart(ofMilliseconds: event.createdAt)
+        hours[hour, default: Counts()].count(visitor: event.visitorID, pageviews: pageview)
+        let day = TimeBucket(epochMilliseconds: event.createdAt).date
+        days[DayKey(day: day, dimension: "", value: ""), default: Counts()].count(visitor: event.visitorID, pageviews: pageview)
+        days[DayKey(day: day, dimension: "event_type", value: event.eventType), default: Counts()].count(
+            visitor: event.visitorID, pageviews: pageview)
+        for name in EventDimensions.Name.allCases {
+            days[DayKey(day: day, dimension: name.rawValue, value: event.dimensions[name]), default: Counts()].count(
+                visitor: event.visitorID, pageviews: pageview)
+        }
+    }
+
+    /// The start of the UTC hour holding an instant, in seconds (floored, also before 1970).
+    static func hourStart(ofMilliseconds ms: Int64) -> Int64 {
+        let hourMilliseconds: Int64 = 3_600_000
+        let floored = ms >= 0 ? ms / hourMilliseconds : (ms - hourMilliseconds + 1) / hourMilliseconds
+        return floored * 3600
+    }
+
+    /// The hours in ascending order.
+    var sortedHours: [(start: Int64, counts: Counts)] {
+        hours.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// The day rows in the primary key's order.
+    var sortedDays: [(key: DayKey, counts: Counts)] {
+        days.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}
+
+extension RollupBatch.Counts {
+    mutating func count(visitor: UUID, pageviews: Int64) {
+        events += 1
+        self.pageviews += pageviews
+        visitors.insert(visitor)
+    }
+}
