@@ -80,7 +80,7 @@ let package = Package(
 
         // What every process shares: the bootstrap of the executables (configuration, command line,
         // logging, exit statuses), the Prometheus registry, the admin listener (/metrics, /healthz),
-        // the stream consumer loop and the stream health gauges.
+        // the stream consumer loop and the stream health gauges, the PostgreSQL pool settings.
         .target(
             name: "ServiceSupport",
             dependencies: [
@@ -97,6 +97,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -111,6 +113,7 @@ let package = Package(
                 "ServiceSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

@@ -6,5 +6,6 @@ ALTER TABLE analytics_events
     DROP COLUMN IF EXISTS utm_source, DROP COLUMN IF EXISTS utm_medium, DROP COLUMN IF EXISTS utm_campaign,
     DROP COLUMN IF EXISTS browser, DROP COLUMN IF EXISTS browser_version, DROP COLUMN IF EXISTS os,
     DROP COLUMN IF EXISTS device, DROP COLUMN IF EXISTS country;
+DROP FUNCTION IF EXISTS analytics_rebuild_rollups(date, date);
 DROP FUNCTION IF EXISTS analytics_visitor_hash(uuid);
 -- The extension stays: other objects of the database may use it.

@@ -69,3 +69,57 @@ CREATE TABLE analytics_rollup_archived_hours (
     visitors        hll    NOT NULL
 );
 CREATE INDEX idx_analytics_rollup_archived_hours_hour ON analytics_rollup_archived_hours (hour);
+
+-- Recomputes the hourly and daily rollups of the days from first_day to last_day from their raw
+-- events, leaving alone the days the retention pass has archived (their raw events are gone or,
+-- after an import, already counted). Used below for the events stored before this migration, and by
+-- `analytics-archiver rebuild --rollups` to repair them. The rollup tables are locked first: an
+-- archiver storing a batch meanwhile waits, then adds its batch to the recomputed rows, so nothing
+-- is counted twice or missed. Returns the number of raw events counted.
+CREATE FUNCTION analytics_rebuild_rollups(first_day date, last_day date) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    start_at timestamptz := first_day::timestamp AT TIME ZONE 'UTC';
+    end_at   timestamptz := (last_day + 1)::timestamp AT TIME ZONE 'UTC';
+    counted  bigint;
+BEGIN
+    LOCK TABLE analytics_rollup_hours, analytics_rollup_days IN EXCLUSIVE MODE;
+    DELETE FROM analytics_rollup_days r
+    WHERE r.day BETWEEN first_day AND last_day
+      AND NOT EXISTS (SELECT 1 FROM analytics_archive_files a WHERE a.day = r.day);
+    DELETE FROM analytics_rollup_hours r
+    WHERE r.hour >= start_at AND r.hour < end_at
+      AND NOT EXISTS (SELECT 1 FROM analytics_archive_files a WHERE a.day = (r.hour AT TIME ZONE 'UTC')::date);
+
+    CREATE TEMP TABLE analytics_rebuilt_events ON COMMIT DROP AS
+    SELECT (e.created_at AT TIME ZONE 'UTC')::date AS day, date_trunc('hour', e.created_at, 'UTC') AS hour,
+           analytics_visitor_hash(e.visitor_id) AS visitor, (e.event_type = 'pageview')::int AS pageview,
+           e.event_type, e.host, e.path, e.referrer_source, e.utm_source, e.utm_medium, e.utm_campaign,
+           e.browser, e.browser_version, e.os, e.device, e.country
+    FROM analytics_events e
+    WHERE e.created_at >= start_at AND e.created_at < end_at
+      AND NOT EXISTS (SELECT 1 FROM analytics_archive_files a WHERE a.day = (e.created_at AT TIME ZONE 'UTC')::date);
+    GET DIAGNOSTICS counted = ROW_COUNT;
+
+    INSERT INTO analytics_rollup_hours (hour, events, pageviews, visitors)
+    SELECT hour, count(*), sum(pageview), hll_add_agg(visitor) FROM analytics_rebuilt_events GROUP BY hour;
+
+    INSERT INTO analytics_rollup_days (day, dimension, value, events, pageviews, visitors)
+    SELECT day, d.dimension, d.value, count(*), sum(pageview), hll_add_agg(visitor)
+    FROM analytics_rebuilt_events
+    CROSS JOIN LATERAL (VALUES
+        ('', ''), ('event_type', event_type::text), ('host', host), ('path', path), ('referrer_source', referrer_source),
+        ('utm_source', utm_source), ('utm_medium', utm_medium), ('utm_campaign', utm_campaign), ('browser', browser),
+        ('browser_version', browser_version), ('os', os), ('device', device), ('country', country)
+    ) AS d(dimension, value)
+    GROUP BY day, d.dimension, d.value;
+
+    DROP TABLE analytics_rebuilt_events;
+    RETURN counted;
+END
+$$;
+
+-- The events stored before this migration: every dimension empty but the event type.
+SELECT analytics_rebuild_rollups(
+    coalesce((SELECT (min(created_at) AT TIME ZONE 'UTC')::date FROM analytics_events), current_date),
+    coalesce((SELECT (max(created_at) AT TIME ZONE 'UTC')::date FROM analytics_events), current_date));

@@ -179,6 +179,24 @@ extension AnalyticsConfiguration {
             "ANALYTICS_IDEMPOTENCY_WINDOW_SEC", \.idempotencyWindowSeconds,
             "how long an event id chosen by the client is remembered, so a retry is not stored twice", parse: integer(60...2_592_000)),
         Variable(
+            "ANALYTICS_DATABASE_READ_URL", \.databaseRead,
+            "PostgreSQL the gateway reads the history from, a replica say (default: ANALYTICS_DATABASE_URL)"
+        ) { v throws(InvalidValue) in v.isEmpty ? nil : try PostgresEndpoint(url: v) },
+        Variable(
+            "ANALYTICS_STATS_TOKEN", \.statsToken,
+            "when set, the history routes (timeseries, breakdown, export.csv) need Authorization: Bearer <token>; empty: public",
+            redact: true
+        ) { v throws(InvalidValue) in
+            guard !v.isEmpty else { return nil }
+            guard v.utf8.count >= 16, v.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+                throw InvalidValue(expected: "at least 16 visible ASCII characters")
+            }
+            return v
+        },
+        Variable(
+            "ANALYTICS_QUERY_TIMEOUT_SEC", \.queryTimeoutSeconds, "PostgreSQL statement_timeout of the gateway's history queries",
+            parse: integer(1...3600)),
+        Variable(
             "ANALYTICS_DATABASE_STATEMENT_TIMEOUT_SEC", \.databaseStatementTimeoutSeconds,
             "PostgreSQL statement_timeout of every connection", parse: integer(1...86_400)),
         Variable(

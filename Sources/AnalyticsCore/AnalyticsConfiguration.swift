@@ -75,6 +75,14 @@ public struct AnalyticsConfiguration: Sendable {
     public var bodyTimeoutSeconds = 10
     /// How long a kept-alive connection may stay idle between requests (`ANALYTICS_IDLE_TIMEOUT_SEC`).
     public var idleTimeoutSeconds = 60
+    /// The PostgreSQL the gateway reads the history from (`ANALYTICS_DATABASE_READ_URL`): a replica,
+    /// say; nil (the default): ``database``.
+    public var databaseRead: PostgresEndpoint?
+    /// The bearer token the history routes require (`ANALYTICS_STATS_TOKEN`); nil (the default):
+    /// they are public, like the realtime routes.
+    public var statsToken: String?
+    /// PostgreSQL's `statement_timeout` on the gateway's history queries (`ANALYTICS_QUERY_TIMEOUT_SEC`).
+    public var queryTimeoutSeconds = 10
     /// PostgreSQL's `statement_timeout` on every connection (`ANALYTICS_DATABASE_STATEMENT_TIMEOUT_SEC`).
     public var databaseStatementTimeoutSeconds = 300
     /// PostgreSQL's `lock_timeout` on every connection (`ANALYTICS_DATABASE_LOCK_TIMEOUT_SEC`).

@@ -79,7 +79,8 @@ public struct CivilDate: Sendable, Hashable, Comparable {
         (a.year, a.month, a.day) < (b.year, b.month, b.day)
     }
 
-    static func pad(_ value: Int, _ width: Int) -> String {
+    /// `value` in decimal, zero-padded to `width` digits.
+    public static func pad(_ value: Int, _ width: Int) -> String {
         let s = String(value)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }

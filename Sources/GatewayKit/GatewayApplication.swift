@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import PostgresNIO
 import RedisClient
 import ServiceLifecycle
 import ServiceSupport
@@ -21,12 +22,14 @@ public struct GatewayApplication: ServiceApplication {
     static let routes: [(endpoint: String, method: String)] = [
         ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),
         ("/api/analytics/themes", "GET"), ("/api/analytics/letters", "GET"), ("/metrics", "GET"), ("/healthz", "GET"),
-        ("/readyz", "GET"), ("/", "GET"), (TrackerScript.path, "GET"),
+        ("/readyz", "GET"), ("/", "GET"), (TrackerScript.path, "GET"), (HistoryRoutes.timeseriesPath, "GET"),
+        (HistoryRoutes.breakdownPath, "GET"), (HistoryRoutes.exportPath, "GET"),
     ]
 
     static let serverName = "analytics-gateway"
 
-    /// The services in start order: the Redis clients, the pageview recorder, the HTTP server, the
+    /// The services in start order: the Redis clients, the history's PostgreSQL pool, the pageview
+    /// recorder, the HTTP server, the
     /// self-probe proving to the supervisor that the listener answers, and the `STOPPING=1`
     /// announcer. Stopped in reverse, so the server finishes its answers before the recorder finishes
     /// its pageviews and the Redis clients close.
@@ -72,12 +75,24 @@ public struct GatewayApplication: ServiceApplication {
         let recorder = PageviewRecorder(publisher: publisher, metrics: metrics, logger: logger)
         let stats = StatsReader(redis: queryRedis, keyspace: keyspace, activeWindowSeconds: configuration.activeWindowSeconds)
         let readiness = ReadinessProbe(redis: queryRedis, keyspace: keyspace)
+        var postgresLogger = logger
+        postgresLogger.logLevel = max(logger.logLevel, .warning)
+        var timeouts = PostgresEndpoint.SessionTimeouts(configuration)
+        timeouts.statement = .seconds(configuration.queryTimeoutSeconds)
+        var historyConfiguration = (configuration.databaseRead ?? configuration.database).clientConfiguration(timeouts: timeouts)
+        historyConfiguration.options.maximumConnections = 4
+        // Connects on the first history request: ingest never waits for PostgreSQL.
+        let historyPostgres = PostgresClient(configuration: historyConfiguration, backgroundLogger: postgresLogger)
+        let history = HistoryRoutes(
+            store: HistoryStore(client: historyPostgres, logger: postgresLogger), token: configuration.statsToken,
+            deadline: .seconds(configuration.queryTimeoutSeconds + 1), logger: logger)
 
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: CrossOriginMiddleware(origins: configuration.allowedOrigins))
         router.add(middleware: TrackingMiddleware(ingest: ingest, recorder: recorder))
         Self.addRoutes(to: router, stats: stats, readiness: readiness, registry: registry, logger: logger)
+        history.add(to: router)
 
         let guardSettings = HTTPConnectionGuard.Settings(configuration, maximumPerAddress: configuration.maxConnectionsPerAddress)
         let app = Application(
@@ -96,7 +111,7 @@ public struct GatewayApplication: ServiceApplication {
             logger: logger)
         let liveness = Liveness()
         services = [
-            publishRedis, queryRedis, recorder, app,
+            publishRedis, queryRedis, historyPostgres, recorder, app,
             SelfProbe(host: configuration.httpHost, port: configuration.httpPort, liveness: liveness, readyStatus: "serving"),
             liveness.stoppingAnnouncer,
         ]
