@@ -101,7 +101,8 @@ public enum EventRules {
                 return .failure(.init("event_data.depth", "event_data: nested at most \(maximumEventDataDepth) levels deep"))
             }
             guard value.span.count <= maximumEventDataBytes else {
-                return .failure(.init("event_data.size", "event_data: at most \(maximumEventDataBytes) bytes"))
+                // Too large, like a body over its limit: 413.
+                return .failure(.init("event_data.size", "event_data: at most \(maximumEventDataBytes) bytes", status: 413))
             }
             guard !value.containsNUL else {
                 return .failure(.init("event_data.nul", "event_data: the character U+0000 is not allowed"))

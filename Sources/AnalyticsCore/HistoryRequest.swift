@@ -103,7 +103,8 @@ extension HistoryRequest {
     /// Which of the three routes a request came to: they take different parameters.
     public enum Route: Sendable {
         case timeseries, breakdown
-        /// The CSV export: a breakdown when `dimension` is given, a timeseries otherwise.
+        /// The CSV export: a breakdown when `dimension` is given, a timeseries otherwise; it takes the
+        /// parameters of both, checks them all, and ignores those of the other kind (`interval` or `limit`).
         case export
     }
 
@@ -127,8 +128,11 @@ extension HistoryRequest {
         case .breakdown: isBreakdown = true
         case .export: isBreakdown = parameters.contains { $0.name == "dimension" }
         }
-        let allowed: Set<String> =
-            isBreakdown ? ["dimension", "metric", "from", "to", "limit", "filter"] : ["metric", "interval", "from", "to", "filter"]
+        let breakdownParameters: Set<String> = ["dimension", "metric", "from", "to", "limit", "filter"]
+        let timeseriesParameters: Set<String> = ["metric", "interval", "from", "to", "filter"]
+        // The export takes both kinds' parameters, checks them all and ignores those of the other kind.
+        let allowed =
+            route == .export ? breakdownParameters.union(timeseriesParameters) : isBreakdown ? breakdownParameters : timeseriesParameters
         for (name, value) in parameters {
             guard allowed.contains(name) else {
                 throw HistoryRequestError(
@@ -151,23 +155,23 @@ extension HistoryRequest {
         guard to.daysSinceEpoch - from.daysSinceEpoch + 1 <= maximumDays else {
             throw HistoryRequestError(parameter: "from", reason: "the range may cover at most \(maximumDays) days")
         }
+        var limit = defaultLimit
+        if let text = single["limit"] {
+            guard let n = Int(text), (1...maximumLimit).contains(n) else {
+                throw HistoryRequestError(parameter: "limit", reason: "must be a whole number from 1 to \(maximumLimit)")
+            }
+            limit = n
+        }
+        let interval = try choice(Interval.self, single["interval"], parameter: "interval", default: .day)
         let kind: Kind
         if isBreakdown {
             guard let name = single["dimension"] else {
                 throw HistoryRequestError(parameter: "dimension", reason: "missing; one of \(names(Dimension.self))")
             }
-            let dimension = try choice(Dimension.self, name, parameter: "dimension", default: .page)
-            var limit = defaultLimit
-            if let text = single["limit"] {
-                guard let n = Int(text), (1...maximumLimit).contains(n) else {
-                    throw HistoryRequestError(parameter: "limit", reason: "must be a whole number from 1 to \(maximumLimit)")
-                }
-                limit = n
-            }
-            kind = .breakdown(dimension: dimension, sortedBy: metric, limit: limit)
+            kind = .breakdown(
+                dimension: try choice(Dimension.self, name, parameter: "dimension", default: .page), sortedBy: metric, limit: limit)
         } else {
-            kind = .timeseries(
-                metric: metric, interval: try choice(Interval.self, single["interval"], parameter: "interval", default: .day))
+            kind = .timeseries(metric: metric, interval: interval)
         }
         return HistoryRequest(kind: kind, from: from, to: to, filters: filters)
     }

@@ -29,7 +29,7 @@ struct CrossOriginMiddleware: RouterMiddleware {
             var response = Response(status: .noContent)
             Self.add(allowOrigin, to: &response.headers)
             response.headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
-            response.headers[.accessControlAllowHeaders] = "Content-Type"
+            response.headers[.accessControlAllowHeaders] = "Content-Type, Authorization"
             response.headers[.accessControlMaxAge] = Self.maximumAge
             return response
         }

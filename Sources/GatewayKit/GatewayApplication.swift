@@ -23,7 +23,8 @@ public struct GatewayApplication: ServiceApplication {
         ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),
         ("/api/analytics/themes", "GET"), ("/api/analytics/letters", "GET"), ("/metrics", "GET"), ("/healthz", "GET"),
         ("/readyz", "GET"), ("/", "GET"), (TrackerScript.path, "GET"), (HistoryRoutes.timeseriesPath, "GET"),
-        (HistoryRoutes.breakdownPath, "GET"), (HistoryRoutes.exportPath, "GET"),
+        (HistoryRoutes.breakdownPath, "GET"), (HistoryRoutes.exportPath, "GET"), ("/api/openapi.json", "GET"), ("/api/docs", "GET"),
+        ("/assets/:name", "GET"),
     ]
 
     static let serverName = "analytics-gateway"
@@ -90,9 +91,11 @@ public struct GatewayApplication: ServiceApplication {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: CrossOriginMiddleware(origins: configuration.allowedOrigins))
+        router.add(middleware: MethodNotAllowedMiddleware(routes: Self.routes))
         router.add(middleware: TrackingMiddleware(ingest: ingest, recorder: recorder))
         Self.addRoutes(to: router, stats: stats, readiness: readiness, registry: registry, logger: logger)
         history.add(to: router)
+        WebFiles.add(to: router)
 
         let guardSettings = HTTPConnectionGuard.Settings(configuration, maximumPerAddress: configuration.maxConnectionsPerAddress)
         let app = Application(
@@ -170,7 +173,9 @@ public struct GatewayApplication: ServiceApplication {
             }
         }
         router.get("/api/analytics/themes") { request, _ in
-            let limit = themeLimit(request.uri.queryParameters.get("limit"))
+            guard let limit = themeLimit(request.uri.queryParameters.get("limit")) else {
+                return JSONResponse.error("limit: must be a whole number from 1 to 20", status: .badRequest)
+            }
             return await unavailableOnFailure(logger) {
                 let themes = try await stats.topThemes(limit: limit)
                 var data = JSONText()
@@ -211,9 +216,10 @@ public struct GatewayApplication: ServiceApplication {
         return Period(rawValue: raw)
     }
 
-    /// `limit` 1–20, default 5; out of range or not a number → 5.
-    static func themeLimit(_ raw: String?) -> Int {
-        guard let raw, let n = Int(raw), (1...20).contains(n) else { return 5 }
+    /// `limit` 1–20, default 5; nil (a 400) when out of range or not a whole number.
+    static func themeLimit(_ raw: String?) -> Int? {
+        guard let raw else { return 5 }
+        guard let n = Int(raw), (1...20).contains(n) else { return nil }
         return n
     }
 

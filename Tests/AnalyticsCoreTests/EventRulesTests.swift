@@ -176,13 +176,13 @@ struct EventRulesTests {
         #expect(atLimit.utf8.count == 8192)
         #expect(accepted(event(data: atLimit))?.eventData == atLimit)
         let over = #"{"k":""# + String(repeating: "x", count: 8192 - 7) + #""}"#
-        expectRejected(event(data: over), rule: "event_data.size")
+        expectRejected(event(data: over), rule: "event_data.size", status: 413)
         // Whitespace inside the object counts: it is forwarded as is.
         let padded = "{" + String(repeating: " ", count: 8192 - 1) + "}"
-        expectRejected(event(data: padded), rule: "event_data.size")
+        expectRejected(event(data: padded), rule: "event_data.size", status: 413)
         // Multi-byte characters count in bytes.
         let wide = #"{"k":""# + String(repeating: "é", count: 4093) + #""}"#  // 8 + 8186 bytes
-        expectRejected(event(data: wide), rule: "event_data.size")
+        expectRejected(event(data: wide), rule: "event_data.size", status: 413)
     }
 
     @Test func eventDataNUL() {

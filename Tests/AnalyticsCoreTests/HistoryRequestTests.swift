@@ -40,7 +40,13 @@ struct HistoryRequestTests {
         #expect(try Self.parse(.export, [("dimension", "os")]).kind == .breakdown(dimension: .os, sortedBy: .visitors, limit: 10))
         #expect(
             try Self.parse(.export, [("interval", "week"), ("metric", "events")]).kind == .timeseries(metric: .events, interval: .week))
-        #expect(throws: HistoryRequestError.self) { try Self.parse(.export, [("dimension", "os"), ("interval", "week")]) }
+        // Each kind checks, then ignores, the other's parameters.
+        #expect(
+            try Self.parse(.export, [("dimension", "os"), ("interval", "week")]).kind
+                == .breakdown(dimension: .os, sortedBy: .visitors, limit: 10))
+        #expect(try Self.parse(.export, [("limit", "3")]).kind == .timeseries(metric: .visitors, interval: .day))
+        #expect(throws: HistoryRequestError.self) { try Self.parse(.export, [("dimension", "os"), ("interval", "x")]) }
+        #expect(throws: HistoryRequestError.self) { try Self.parse(.export, [("limit", "1001")]) }
     }
 
     @Test(arguments: [
@@ -74,6 +80,7 @@ struct HistoryRequestTests {
         ([("dimension", "page"), ("limit", "1001")], "limit"),
         ([("dimension", "page"), ("limit", "ten")], "limit"),
         ([("dimension", "page"), ("interval", "day")], "interval"),
+        ([("dimension", "page"), ("filter", "os")], "filter"),
     ])
     func aBadBreakdownParameterIsNamed(query: [(String, String)], parameter: String) {
         do {

@@ -278,9 +278,11 @@ struct GatewayIntegrationTests {
         #expect(try await themes("").map(\.0) == ["t25", "t24", "t23", "t22", "t21"])
         #expect(try await themes("?limit=2").map(\.1) == [25, 24])
         #expect(try await themes("?limit=20").count == 20)
-        #expect(try await themes("?limit=21").count == 5)
-        #expect(try await themes("?limit=0").count == 5)
-        #expect(try await themes("?limit=abc").count == 5)
+        for bad in ["21", "0", "abc", "true", "2.5"] {
+            let answer = try await h.http.get("/api/analytics/themes?limit=\(bad)")
+            #expect(answer.status == 400)
+            #expect((answer.json["error"] as? String)?.hasPrefix("limit:") == true)
+        }
     }
 
     @Test func readinessNeedsRedisAndLiveConsumers() async throws {

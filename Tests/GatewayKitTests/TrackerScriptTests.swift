@@ -23,13 +23,13 @@ struct TrackerScriptTests {
     }
 
     @Test func acceptEncodingIsRead() {
-        #expect(TrackerScript.acceptsGzip("gzip, deflate, br"))
-        #expect(TrackerScript.acceptsGzip("br;q=1.0, gzip;q=0.8"))
-        #expect(TrackerScript.acceptsGzip("*"))
-        #expect(!TrackerScript.acceptsGzip(nil))
-        #expect(!TrackerScript.acceptsGzip("br, deflate"))
-        #expect(!TrackerScript.acceptsGzip("gzip;q=0"))
-        #expect(!TrackerScript.acceptsGzip("gzip; q=0.0, identity"))
+        #expect(StaticFile.acceptsGzip("gzip, deflate, br"))
+        #expect(StaticFile.acceptsGzip("br;q=1.0, gzip;q=0.8"))
+        #expect(StaticFile.acceptsGzip("*"))
+        #expect(!StaticFile.acceptsGzip(nil))
+        #expect(!StaticFile.acceptsGzip("br, deflate"))
+        #expect(!StaticFile.acceptsGzip("gzip;q=0"))
+        #expect(!StaticFile.acceptsGzip("gzip; q=0.0, identity"))
     }
 
     @Test func servedGzippedWithAnETagAndNotAgainWhenUnchanged() async throws {
