@@ -41,7 +41,7 @@ struct HardeningEndToEndTests {
         #expect(await eventually { (try? await stack.countedEvents()) == expected })
     }
 
-    @Test func afterARunNoStoreHoldsAClientAddressOrASecretQueryValue() async throws {
+    @Test func afterARunNoStoreHoldsAClientAddressAUserAgentOrASecretQueryValue() async throws {
         let stack = try await ServiceStack(extraEnvironment: ["ANALYTICS_TRUSTED_PROXIES": "127.0.0.1/32"])
         defer { Task { await stack.shutdown() } }
         let addresses = ["203.0.113.77", "2001:db8:77:1::5", "198.51.100.78"]
@@ -52,13 +52,18 @@ struct HardeningEndToEndTests {
                 """#
             let answer = try await stack.http.post(
                 "/api/analytics/event", body: body,
-                headers: [("X-Forwarded-For", address), ("User-Agent", "Browser/\(i)"), ("Origin", "https://site.test")])
+                headers: [
+                    ("X-Forwarded-For", address), ("User-Agent", "PrivAgent7735/\(i) (X11; Linux x86_64)"), ("Origin", "https://site.test"),
+                ])
             #expect(answer.status == 201)
         }
         // A server-side pageview whose query and referrer carry secrets too.
         let page = try await stack.http.get(
             "/?session=\(secrets[2])&utm_medium=mail",
-            headers: [("X-Forwarded-For", addresses[0]), ("Referer", "https://mail.test/?to=\(secrets[3])")])
+            headers: [
+                ("X-Forwarded-For", addresses[0]), ("Referer", "https://mail.test/?to=\(secrets[3])"),
+                ("User-Agent", "PrivAgent7735/page (X11; Linux x86_64)"),
+            ])
         #expect(page.status == 200)
         #expect(await eventually(timeout: .seconds(30)) { (try? stack.storedEvents()) == 4 })
         #expect(await eventually { (try? await stack.countedEvents()) == 4 })
@@ -80,7 +85,8 @@ struct HardeningEndToEndTests {
             ("archiver log", Array(stack.archiver.output.utf8)),
         ]
         #expect(stores.count > 20)
-        let needles = addresses + ["2001:db8:77:1:0:0:0:5", "2001:db8:77:1::"] + secrets
+        // The user agents were used for the dimensions (and the cookieless ids) only.
+        let needles = addresses + ["2001:db8:77:1:0:0:0:5", "2001:db8:77:1::"] + secrets + ["PrivAgent7735"]
         for (name, bytes) in stores {
             for needle in needles where Self.contains(bytes, Array(needle.utf8)) {
                 Issue.record("\(name) holds \(needle)")
