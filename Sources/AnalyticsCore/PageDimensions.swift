@@ -80,12 +80,19 @@ struct URLParts {
         let afterScheme = rest[schemeEnd.upperBound...]
         let slash = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
         path = afterScheme[slash...]
-        var authority = afterScheme[..<slash]
+        host = PageDimensions.host(ofAuthority: afterScheme[..<slash])
+    }
+}
+
+extension PageDimensions {
+    /// The host of an authority (`user@host:port`, `[v6]:port`), lower-cased, without user
+    /// information or port; IPv6 literals keep their brackets.
+    public static func host(ofAuthority authority: some StringProtocol) -> String {
+        var authority = Substring(authority)
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
         if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            host = authority[...close].lowercased()
-        } else {
-            host = (authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").lowercased()
+            return authority[...close].lowercased()
         }
+        return (authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").lowercased()
     }
 }

@@ -151,19 +151,13 @@ public struct EventIngest: Sendable {
     static func isCrossSite(_ fields: HTTPFields, authority: String?) -> Bool {
         if let site = fields[.secFetchSite] { return site.lowercased() == "cross-site" }
         guard let origin = fields[.origin], let authority else { return false }
-        return originHost(origin) != hostWithoutPort(authority)
+        return originHost(origin) != PageDimensions.host(ofAuthority: authority)
     }
 
-    private static func originHost(_ origin: String) -> Substring {
+    private static func originHost(_ origin: String) -> String {
         let parts = origin.split(separator: "/", omittingEmptySubsequences: true)
         // `https://host:port` splits into `https:` and `host:port`.
-        return hostWithoutPort(parts.count >= 2 ? parts[1] : origin[...])
-    }
-
-    private static func hostWithoutPort(_ authority: some StringProtocol) -> Substring {
-        let text = Substring(authority.lowercased())
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") { return text[...close] }
-        return text.split(separator: ":", maxSplits: 1).first ?? text
+        return PageDimensions.host(ofAuthority: parts.count >= 2 ? parts[1] : origin[...])
     }
 
     /// Decides on one event POST. `answer` is called exactly once: at once for a refusal, from the
