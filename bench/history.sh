@@ -26,15 +26,17 @@ INSERT INTO analytics_events (id, visitor_id, event_type, event_data, page_url, 
     referrer_source, utm_source, utm_medium, utm_campaign, browser, browser_version, os, device, country)
 SELECT (lpad(to_hex((extract(epoch FROM ts) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid,
        md5('v' || visitor)::uuid, event_type, '{}', 'https://example.test' || path, NULL, ts, 'example.test', path,
-       source, campaign[1], campaign[2], campaign[3], browser, browser || ' ' || (100 + (visitor % 40)), os, device, country
+       source, coalesce((ARRAY['newsletter', 'twitter', 'google', 'partner'])[campaign], ''),
+       coalesce((ARRAY['email', 'social', 'cpc', 'referral'])[campaign], ''), coalesce((ARRAY['winter', 'launch', 'brand', 'spring'])[campaign], ''), browser, browser || ' ' || (100 + (visitor % 40)), os, device, country
 FROM (
     SELECT i, md5(i::text) AS h, ts,
            -- about 8,000 visitors a day, a third of them back from other days
            CASE WHEN random() < 0.33 THEN (random() * 200000)::int ELSE 200000 + i / 4 END AS visitor,
-           CASE WHEN random() < 0.85 THEN 'pageview' ELSE (ARRAY['signup', 'outbound_click', 'file_download', 'cv_theme_view'])[1 + (random() * 3.99)::int] END AS event_type,
+           CASE WHEN random() < 0.85 THEN 'pageview' ELSE (ARRAY['signup', 'outbound_click', 'file_download', 'cv_theme_view'])[1 + floor(random() * 4)::int] END AS event_type,
            CASE WHEN r_page < 0.15 THEN '/' ELSE '/page/' || floor(500 * power(random(), 3))::int END AS path,
            CASE WHEN r_source < 0.45 THEN '' ELSE (ARRAY['Google', 'Bing', 'DuckDuckGo', 'Hacker News', 'Reddit', 'X', 'LinkedIn', 'GitHub', 'Facebook', 'news.example.org', 'blog.example.com', 'Ecosia'])[1 + floor(12 * power(random(), 2))::int] END AS source,
-           CASE WHEN random() < 0.85 THEN ARRAY['', '', ''] ELSE (ARRAY[ARRAY['newsletter', 'email', 'winter'], ARRAY['twitter', 'social', 'launch'], ARRAY['google', 'cpc', 'brand'], ARRAY['partner', 'referral', 'spring']])[1 + (random() * 3.99)::int] END AS campaign,
+           -- 0: no campaign; 1-4: one of four campaigns
+           CASE WHEN random() < 0.85 THEN 0 ELSE 1 + floor(random() * 4)::int END AS campaign,
            (ARRAY['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet', 'Opera', 'Android WebView', 'Instagram'])[1 + floor(8 * power(random(), 2))::int] AS browser,
            (ARRAY['Windows', 'iOS', 'Android', 'macOS', 'Linux', 'ChromeOS'])[1 + floor(6 * power(random(), 1.5))::int] AS os,
            (ARRAY['desktop', 'mobile', 'tablet'])[1 + floor(3 * power(random(), 1.7))::int] AS device,
@@ -95,3 +97,5 @@ measure "countries of mobile Chrome, 90 days" "/api/analytics/breakdown?dimensio
 measure "timeseries of one country, 90 days daily" "/api/analytics/timeseries?metric=visitors&filter=country:FR&from=$quarter&to=$today"
 measure "referrers of the top page, 365 days" "/api/analytics/breakdown?dimension=referrer&filter=page:$top_page&from=$year&to=$today"
 echo "reference (raw daily distinct visitors, 365 days): $reference s"
+# HOLD=SECONDS keeps PostgreSQL and the gateway up that long afterwards, to try queries by hand.
+if [ -n "${HOLD:-}" ]; then echo "holding: DATABASE_URL=$DATABASE_URL gateway http://127.0.0.1:$HTTP_PORT"; sleep "$HOLD"; fi

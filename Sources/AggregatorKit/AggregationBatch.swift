@@ -19,6 +19,10 @@ public struct AggregationBatch: Sendable {
         public let pageURL: String?
         /// The theme of a `cv_theme_view` or the type of a `letter_generated`, if any.
         public let dimension: RealtimeDimension
+        /// Where the visit came from (`EventDimensions/referrerSource`), empty when direct or unknown.
+        public var referrerSource: String = ""
+        /// The visitor's country code (`EventDimensions/country`), empty when unknown.
+        public var country: String = ""
     }
 
     /// An entry that cannot be counted (trimmed while pending, or not an event), with the reason.
@@ -48,7 +52,8 @@ public struct AggregationBatch: Sendable {
                     Entry(
                         streamID: item.id, visitorID: event.visitorID.lowercasedString, eventType: event.eventType,
                         createdAt: event.createdAt, pageURL: event.pageURL,
-                        dimension: RealtimeDimension.of(eventType: event.eventType, eventData: event.eventData)))
+                        dimension: RealtimeDimension.of(eventType: event.eventType, eventData: event.eventData),
+                        referrerSource: event.dimensions.referrerSource, country: event.dimensions.country))
             } catch {
                 dead.append(DeadEntry(streamID: item.id, reason: "undecodable: \(error)"))
             }

@@ -5,7 +5,7 @@ import AnalyticsCore
 /// fresh realtime figures. The hubs read it (`HubMessages.update` in WSHubKit) and drop any event
 /// carrying another field.
 ///
-/// `{"type":"batch","events":[{"event_type","timestamp","page"?,"theme"?,"letter_type"?}, …],
+/// `{"type":"batch","events":[{"event_type","timestamp","page"?,"theme"?,"letter_type"?,"referrer"?,"country"?}, …],
 ///   "stats":{"current_visitors","unique_today","timestamp"}}`
 public enum RealtimeUpdate {
     /// The message for the events a batch counted (re-deliveries left out by the caller).
@@ -42,6 +42,15 @@ public enum RealtimeUpdate {
                 json.field("letter_type", type)
             case .none:
                 break
+            }
+            // Derived at ingest, already public: a host or an engine's name, and a country code.
+            if !entry.referrerSource.isEmpty {
+                json.raw(",")
+                json.field("referrer", entry.referrerSource)
+            }
+            if !entry.country.isEmpty {
+                json.raw(",")
+                json.field("country", entry.country)
             }
             json.raw("}")
         }

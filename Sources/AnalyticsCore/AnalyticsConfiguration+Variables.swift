@@ -96,6 +96,18 @@ extension AnalyticsConfiguration {
         Variable("ANALYTICS_WS_HOST", \.wsHost, "WSHub listener address", parse: host),
         Variable("ANALYTICS_WS_PORT", \.wsPort, "WSHub listener port (replica i of the supervisor uses port + i)", parse: port),
         Variable(
+            "ANALYTICS_PUBLIC_WS_URL", \.publicWebSocketURL,
+            "ws:// or wss:// address of /ws/analytics the dashboard opens (default: ANALYTICS_WS_PORT on the page's host)"
+        ) { v throws(InvalidValue) in
+            if v.isEmpty { return "" }
+            let lower = v.lowercased()
+            guard lower.hasPrefix("ws://") || lower.hasPrefix("wss://"), v.utf8.count <= 2048,
+                let authority = v.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first, !authority.isEmpty,
+                v.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && !"\"'<>`".unicodeScalars.contains($0) })
+            else { throw InvalidValue(expected: "ws://host[:port]/path or wss://host[:port]/path, or empty") }
+            return v
+        },
+        Variable(
             "ANALYTICS_WS_PING_SEC", \.wsPingSeconds, "WebSocket ping period; a peer silent for two periods is closed",
             parse: integer(1...3600)),
         Variable(

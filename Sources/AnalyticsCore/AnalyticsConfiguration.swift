@@ -28,6 +28,9 @@ public struct AnalyticsConfiguration: Sendable {
     /// Port of the WebSocket hub; replica *i* run by the supervisor listens on this port + *i*
     /// (`ANALYTICS_WS_PORT`).
     public var wsPort = 8081
+    /// The address of `/ws/analytics` the dashboard and the badge open, for a hub behind a proxy or
+    /// on another host (`ANALYTICS_PUBLIC_WS_URL`); empty: the hub's port on the page's own host.
+    public var publicWebSocketURL = ""
     /// How many WebSocket hubs the supervisor runs (`ANALYTICS_WSHUB_REPLICAS`).
     public var wshubReplicas = 1
     /// Port of `/metrics` and `/healthz` for a process without an HTTP listener of its own; the

@@ -10,7 +10,7 @@ import ServiceSupport
 
 /// Assembles the gateway process: two Redis clients (one publishing events, one reading statistics
 /// and salts), the event route answered on the connection's event loop (`EventRouteHandler`), the
-/// router with the read routes, `/metrics`, `/healthz`, `/readyz` and the home page, the request
+/// router with the read routes, `/metrics`, `/healthz`, `/readyz`, the dashboard and the demonstration page, the request
 /// metrics and tracking middleware, and the services in start order.
 public struct GatewayApplication: ServiceApplication {
     /// The executable's name, for messages and `--help`.
@@ -22,7 +22,7 @@ public struct GatewayApplication: ServiceApplication {
     static let routes: [(endpoint: String, method: String)] = [
         ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),
         ("/api/analytics/themes", "GET"), ("/api/analytics/letters", "GET"), ("/metrics", "GET"), ("/healthz", "GET"),
-        ("/readyz", "GET"), ("/", "GET"), (TrackerScript.path, "GET"), (HistoryRoutes.timeseriesPath, "GET"),
+        ("/readyz", "GET"), ("/", "GET"), (HomePage.path, "GET"), ("/embed/live", "GET"), (TrackerScript.path, "GET"), (HistoryRoutes.timeseriesPath, "GET"),
         (HistoryRoutes.breakdownPath, "GET"), (HistoryRoutes.exportPath, "GET"), ("/api/openapi.json", "GET"), ("/api/docs", "GET"),
         ("/assets/:name", "GET"),
     ]
@@ -95,7 +95,7 @@ public struct GatewayApplication: ServiceApplication {
         router.add(middleware: TrackingMiddleware(ingest: ingest, recorder: recorder))
         Self.addRoutes(to: router, stats: stats, readiness: readiness, registry: registry, logger: logger)
         history.add(to: router)
-        WebFiles.add(to: router)
+        WebFiles(webSocket: .init(url: configuration.publicWebSocketURL, port: configuration.wsPort)).add(to: router)
 
         let guardSettings = HTTPConnectionGuard.Settings(configuration, maximumPerAddress: configuration.maxConnectionsPerAddress)
         let app = Application(
@@ -200,7 +200,7 @@ public struct GatewayApplication: ServiceApplication {
         router.get(RouterPath(TrackerScript.path)) { request, _ in
             TrackerScript.response(for: request.headers)
         }
-        router.get("/") { _, _ in
+        router.get(RouterPath(HomePage.path)) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: HomePage.html)))

@@ -1,6 +1,7 @@
-/// The gateway's own HTML page: a visit to it is a pageview (the tracking middleware records it),
-/// and it shows how a site sends events.
+/// A page showing how a site sends events, served at ``path``: unlike the dashboard, a visit to it
+/// is a pageview (the tracking middleware records it).
 enum HomePage {
+    static let path = "/demo"
     static let html = """
         <!doctype html>
         <html lang="en">
@@ -13,7 +14,6 @@ enum HomePage {
           code, pre { background: #f4f4f4; padding: .1rem .3rem; border-radius: 3px; }
           pre { padding: .8rem; overflow-x: auto; }
           button { font: inherit; margin-right: .5rem; }
-          #stats { font-variant-numeric: tabular-nums; }
         </style>
         </head>
         <body>
@@ -29,28 +29,17 @@ enum HomePage {
           <button data-theme="frontend">View theme "frontend"</button>
           <button id="letter">Generate a letter</button>
         </p>
-        <p id="stats">…</p>
+        <p id="sent" aria-live="polite"></p>
+        <p>Watch them arrive on the <a href="/">dashboard</a>.</p>
         <script>
         async function send(body) {
-          await fetch("/api/analytics/event", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-          refresh();
+          const answer = await fetch("/api/analytics/event", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+          document.getElementById("sent").textContent = `${body.event_type}: HTTP ${answer.status}`;
         }
         document.querySelectorAll("[data-theme]").forEach(b =>
           b.onclick = () => send({event_type: "cv_theme_view", event_data: {theme: b.dataset.theme}}));
         document.getElementById("letter").onclick = () =>
           send({event_type: "letter_generated", event_data: {type: "motivation"}});
-        async function refresh() {
-          const [rt, day] = await Promise.all([
-            fetch("/api/analytics/realtime").then(r => r.json()),
-            fetch("/api/analytics/stats?period=day").then(r => r.json())]);
-          if (rt.success && day.success) {
-            document.getElementById("stats").textContent =
-              `current visitors ${rt.data.current_visitors} · unique today ${rt.data.unique_today} · ` +
-              `events today ${day.data.total_events} · letters today ${day.data.letters_generated}`;
-          }
-        }
-        refresh();
-        setInterval(refresh, 2000);
         </script>
         </body>
         </html>

@@ -1,9 +1,13 @@
 /// Which requests the tracking middleware records as visits. Only a `GET` answered with an HTML page
-/// is a pageview — never the API, the WebSocket path, the metrics scrape, health checks or static
+/// is a pageview — never the dashboard, the API, the WebSocket path, the metrics scrape, health checks or static
 /// files, whose machine traffic would swamp the real visits.
 public enum PageviewPolicy {
     static let excludedPrefixes = ["/api/", "/ws/", "/.well-known/"]
-    static let excludedPaths: Set<String> = ["/api", "/metrics", "/healthz", "/readyz", "/favicon.ico", "/robots.txt", "/sitemap.xml"]
+    /// Besides machine routes, the dashboard (`/`) and its live badge: the site owner watching the
+    /// figures is not a visit to the site.
+    static let excludedPaths: Set<String> = [
+        "/", "/embed/live", "/api", "/metrics", "/healthz", "/readyz", "/favicon.ico", "/robots.txt", "/sitemap.xml",
+    ]
     static let staticExtensions: Set<String> = [
         "css", "js", "mjs", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "woff", "woff2", "ttf",
         "otf", "eot", "txt", "xml", "json", "pdf", "webmanifest", "mp4", "webm", "mp3", "wasm", "zip", "gz",

@@ -17,19 +17,24 @@ struct StaticFile: Sendable {
     /// Content type, cache policy and whatever else every answer carries.
     let headers: HTTPFields
 
-    /// The security headers of the HTML pages: nothing loaded from another host, no inline script
-    /// or style, no framing, no referrer sent away.
-    static let pageHeaders: HTTPFields = [
-        .contentSecurityPolicy:
-            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-            + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer",
-    ]
+    /// The security headers of an HTML page: nothing loaded from another host, no inline script or
+    /// style, no referrer sent away, and no framing unless the page is made to be embedded.
+    /// - Parameters:
+    ///   - connectSources: where scripts may connect (`'self'`, and the hub's WebSocket address).
+    ///   - embeddable: whether other sites may show the page in a frame (the live badge).
+    static func pageHeaders(connectSources: String = "'self'", embeddable: Bool = false) -> HTTPFields {
+        [
+            .contentSecurityPolicy:
+                "default-src 'none'; script-src 'self'; style-src 'self'; connect-src \(connectSources); img-src 'self' data:; "
+                + "base-uri 'none'; form-action 'none'; frame-ancestors \(embeddable ? "*" : "'none'")",
+            .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer",
+        ]
+    }
 
     /// - Parameters:
     ///   - text: the file's content.
     ///   - contentType: its `Content-Type`.
-    ///   - headers: more header fields for every answer (``pageHeaders`` for a page).
+    ///   - headers: more header fields for every answer (``pageHeaders(connectSources:embeddable:)`` for a page).
     init(text: String, contentType: String, headers: HTTPFields = [:]) {
         plain = Array(text.utf8)
         gzipped = Self.gzip(plain)

@@ -65,6 +65,6 @@ public enum HubMessages {
     }
 
     /// The fields of an event a dashboard may see.
-    public static let publicFields: Set<String> = ["event_type", "timestamp", "page", "theme", "letter_type"]
+    public static let publicFields: Set<String> = ["event_type", "timestamp", "page", "theme", "letter_type", "referrer", "country"]
 
 }

@@ -20,10 +20,11 @@ struct AggregationBatchTests {
 
     private func event(
         _ n: Int, _ type: String = "click", data: String = "{}", visitor: UUID = visitorA, at ms: Int64 = nov27 + 1_000,
-        url: String? = nil
+        url: String? = nil, dimensions: EventDimensions = EventDimensions()
     ) -> AnalyticsEvent {
         AnalyticsEvent(
-            id: Self.eventID(n), visitorID: visitor, eventType: type, eventData: data, pageURL: url, createdAt: ms)
+            id: Self.eventID(n), visitorID: visitor, eventType: type, eventData: data, pageURL: url, createdAt: ms,
+            dimensions: dimensions)
     }
 
     private func entry(_ streamID: String, _ event: AnalyticsEvent) -> RedisStreamEntry {
@@ -689,6 +690,19 @@ struct AggregationBatchTests {
 
     // MARK: realtime message
 
+    /// Dimensions as the gateway derives them: the referrer source and the country are public, the
+    /// others (and whatever a query held) stay out of the live message.
+    static let derived: EventDimensions = {
+        var dimensions = EventDimensions()
+        dimensions.host = "example.com"
+        dimensions.path = "/blog/post"
+        dimensions.referrerSource = "Hacker News"
+        dimensions.utmCampaign = "s3cr3t-campaign"
+        dimensions.browser = "Firefox"
+        dimensions.country = "FR"
+        return dimensions
+    }()
+
     @Test func realtimeMessageCarriesOnlyPublicFields() throws {
         let secret = "s3cr3t-token"
         let batch = AggregationBatch([
@@ -698,7 +712,11 @@ struct AggregationBatchTests {
                     1, "cv_theme_view", data: #"{"theme":"dark","email":"\#(secret)@example.com"}"#, visitor: Self.visitorB,
                     at: Self.nov27 + 1_000, url: "https://example.com/cv?token=\(secret)#\(secret)")),
             entry("1-1", event(2, "letter_generated", data: #"{"type":"motivation","note":"\#(secret)"}"#, at: Self.nov27 + 2_000)),
-            entry("1-2", event(3, "click", data: #"{"x":"\#(secret)"}"#, at: Self.nov27 + 3_000, url: "/blog/post?ref=\(secret)")),
+            entry(
+                "1-2",
+                event(
+                    3, "click", data: #"{"x":"\#(secret)"}"#, at: Self.nov27 + 3_000, url: "/blog/post?ref=\(secret)",
+                    dimensions: Self.derived)),
         ])
         let bytes = RealtimeUpdate.message(
             events: batch.entries, currentVisitors: 4, uniqueToday: 9, nowMilliseconds: Self.nov27 + 5_999)
@@ -707,7 +725,7 @@ struct AggregationBatchTests {
             text == #"{"type":"batch","events":["#
                 + #"{"event_type":"cv_theme_view","timestamp":1795737601000,"page":"/cv","theme":"dark"},"#
                 + #"{"event_type":"letter_generated","timestamp":1795737602000,"letter_type":"motivation"},"#
-                + #"{"event_type":"click","timestamp":1795737603000,"page":"/blog/post"}],"#
+                + #"{"event_type":"click","timestamp":1795737603000,"page":"/blog/post","referrer":"Hacker News","country":"FR"}],"#
                 + #""stats":{"current_visitors":4,"unique_today":9,"timestamp":1795737605}}"#)
         #expect(!text.contains(secret))
         for visitor in [Self.visitorA, Self.visitorB] {
@@ -716,6 +734,7 @@ struct AggregationBatchTests {
         }
         #expect(!text.contains("event_data"))
         #expect(!text.contains("email"))
+        #expect(!text.contains("s3cr3t-campaign") && !text.contains("Firefox"))
         let parsed = try JSONScanner.parse(bytes)
         #expect(parsed["events"]?.kind == .array)
     }

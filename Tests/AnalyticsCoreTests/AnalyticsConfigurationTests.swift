@@ -80,7 +80,9 @@ struct AnalyticsConfigurationTests {
             "ANALYTICS_LOG_LEVEL": "DEBUG",
             "ANALYTICS_CONSUMER_NAME": "worker-7",
             "ANALYTICS_ACTIVE_WINDOW_SEC": "60",
+            "ANALYTICS_PUBLIC_WS_URL": "wss://live.example.com/ws/analytics",
         ])
+        #expect(c.publicWebSocketURL == "wss://live.example.com/ws/analytics")
         #expect(c.redis == RedisEndpoint(location: .tcp(host: "redis.internal", port: 6380), database: 3, password: "pw"))
         #expect(c.database == PostgresEndpoint(host: "db", port: 5433, username: "u", password: "p", database: "a"))
         #expect(c.keyPrefix == "my-app:v1.x_2")
@@ -155,6 +157,8 @@ struct AnalyticsConfigurationTests {
         ("ANALYTICS_HTTP_PORT", "0"), ("ANALYTICS_HTTP_PORT", "70000"), ("ANALYTICS_HTTP_PORT", "abc"),
         ("ANALYTICS_HTTP_PORT", ""), ("ANALYTICS_HTTP_PORT", "-1"), ("ANALYTICS_HTTP_PORT", "80.5"),
         ("ANALYTICS_WS_PORT", "0"), ("ANALYTICS_WS_PORT", "65536"), ("ANALYTICS_ADMIN_PORT", "x"),
+        ("ANALYTICS_PUBLIC_WS_URL", "http://live.example.com/ws"), ("ANALYTICS_PUBLIC_WS_URL", "ws://"),
+        ("ANALYTICS_PUBLIC_WS_URL", #"wss://x.example/"><script>"#), ("ANALYTICS_PUBLIC_WS_URL", "wss://a b/ws"),
         ("ANALYTICS_COOKIES", "maybe"), ("ANALYTICS_COOKIES", ""),
         ("ANALYTICS_METRICS_NAMESPACE", "1abc"), ("ANALYTICS_METRICS_NAMESPACE", "a-b"),
         ("ANALYTICS_METRICS_NAMESPACE", "a:b"), ("ANALYTICS_METRICS_NAMESPACE", ""),

@@ -141,7 +141,7 @@ extension GatewayUnitTests {
     @Suite("PageviewPolicy")
     struct PageviewPolicyTests {
         @Test(arguments: [
-            "/", "/cv", "/cv/", "/blog/post", "/blog/post.html", "/about-me", "/v1.2/page", "/apiary",
+            "/demo", "/cv", "/cv/", "/blog/post", "/blog/post.html", "/about-me", "/v1.2/page", "/apiary",
             "/metrics-dashboard", "/healthzone", "/cv.", "/wsx",
         ])
         func pages(path: String) {
@@ -152,7 +152,7 @@ extension GatewayUnitTests {
             "/api/analytics/stats", "/api/analytics/event", "/api", "/api/", "/metrics", "/healthz", "/readyz",
             "/style.css", "/app.JS", "/static/app.min.js", "/favicon.ico", "/robots.txt", "/sitemap.xml",
             "/ws/analytics", "/.well-known/security.txt", "/img/photo.PNG", "/fonts/a.woff2", "/cv.pdf",
-            "/manifest.webmanifest", "/data.json", "/bundle.js.map",
+            "/manifest.webmanifest", "/data.json", "/bundle.js.map", "/", "/embed/live",
         ])
         func notPages(path: String) {
             #expect(!PageviewPolicy.mayBePageview(path: path))

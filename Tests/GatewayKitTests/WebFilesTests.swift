@@ -56,16 +56,53 @@ struct WebFilesTests {
         #expect(count > 20)
     }
 
+    static let files = WebFiles(webSocket: .init(url: "", port: 8081))
+
     @Test func pagesCarryAStrictContentSecurityPolicyAndAssetsAreRevalidated() throws {
-        let page = try #require(WebFiles.byPath["/api/docs"]).response(for: [:])
+        let page = try #require(Self.files.byPath["/api/docs"]).response(for: [:])
         let policy = try #require(page.headers[.contentSecurityPolicy])
         #expect(policy.contains("default-src 'none'") && policy.contains("script-src 'self'") && !policy.contains("unsafe"))
         #expect(page.headers[.xContentTypeOptions] == "nosniff")
-        let script = try #require(WebFiles.byPath["/assets/api-docs.js"])
+        #expect(policy.contains("connect-src 'self';") && policy.contains("frame-ancestors 'none'"))
+        let script = try #require(Self.files.byPath["/assets/api-docs.js"])
         let first = script.response(for: [.acceptEncoding: "gzip"])
         #expect(first.status == .ok && first.headers[.contentEncoding] == "gzip")
         let etag = try #require(first.headers[.eTag])
         #expect(script.response(for: [.acceptEncoding: "gzip", .ifNoneMatch: etag]).status == .notModified)
         #expect(script.response(for: [:]).headers[.contentType] == "text/javascript; charset=utf-8")
+    }
+
+    @Test func theDashboardMayConnectOnlyToItsOwnOriginAndTheHubsPort() throws {
+        let file = try #require(Self.files.byPath["/"])
+        let policy = try #require(file.response(for: [:]).headers[.contentSecurityPolicy])
+        #expect(policy.contains("connect-src 'self' ws://*:8081 wss://*:8081;"))
+        #expect(policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe"))
+        let html = String(decoding: file.plain, as: UTF8.self)
+        #expect(html.contains(#"<meta name="analytics-ws-url" content="">"#))
+        #expect(html.contains(#"<meta name="analytics-ws-port" content="8081">"#))
+        #expect(!html.contains("__ANALYTICS"))
+    }
+
+    @Test func aConfiguredHubAddressIsWrittenIntoThePagesAndIsTheOnlyOtherConnection() throws {
+        let files = WebFiles(webSocket: .init(url: "wss://live.example.com:8443/ws/analytics?a=1&b=2", port: 9000))
+        for path in ["/", "/embed/live"] {
+            let file = try #require(files.byPath[path])
+            let policy = try #require(file.response(for: [:]).headers[.contentSecurityPolicy])
+            #expect(policy.contains("connect-src 'self' wss://live.example.com:8443;"), "\(path)")
+            let html = String(decoding: file.plain, as: UTF8.self)
+            #expect(html.contains(#"content="wss://live.example.com:8443/ws/analytics?a=1&amp;b=2""#), "\(path)")
+        }
+    }
+
+    @Test func onlyTheBadgeMayBeFramedByOtherSites() throws {
+        for path in WebFiles.paths {
+            let file = try #require(Self.files.byPath[path])
+            let policy = file.response(for: [:]).headers[.contentSecurityPolicy]
+            if path == "/embed/live" {
+                #expect(policy?.contains("frame-ancestors *") == true)
+            } else if let policy {
+                #expect(policy.contains("frame-ancestors 'none'"), "\(path)")
+            }
+        }
     }
 }

@@ -25,12 +25,13 @@ struct HubUnitTests {
 
     @Test func updatesKeepPublicEventFieldsOnly() throws {
         let payload = Array(
-            #"{"type":"batch","events":[{"event_type":"click","timestamp":1,"page":"/a"},{"event_type":"x","visitor_id":"v","timestamp":2},{"event_type":"cv_theme_view","timestamp":3,"theme":"t"},{"timestamp":4},"junk",{"event_type":"y","event_data":{"secret":1}}],"stats":{"current_visitors":1,"unique_today":1,"timestamp":9}}"#
+            #"{"type":"batch","events":[{"event_type":"click","timestamp":1,"page":"/a","referrer":"Google","country":"DE"},{"event_type":"x","visitor_id":"v","timestamp":2},{"event_type":"z","timestamp":2,"browser":"Firefox"},{"event_type":"cv_theme_view","timestamp":3,"theme":"t"},{"timestamp":4},"junk",{"event_type":"y","event_data":{"secret":1}}],"stats":{"current_visitors":1,"unique_today":1,"timestamp":9}}"#
                 .utf8)
         let update = try #require(HubMessages.update(payload))
         #expect(
             update.events.map { String(decoding: $0, as: UTF8.self) } == [
-                #"{"event_type":"click","timestamp":1,"page":"/a"}"#, #"{"event_type":"cv_theme_view","timestamp":3,"theme":"t"}"#,
+                #"{"event_type":"click","timestamp":1,"page":"/a","referrer":"Google","country":"DE"}"#,
+                #"{"event_type":"cv_theme_view","timestamp":3,"theme":"t"}"#,
             ])
         #expect(update.stats.map { String(decoding: $0, as: UTF8.self) } == #"{"current_visitors":1,"unique_today":1,"timestamp":9}"#)
         #expect(HubMessages.update(Array(#"{"type":"other"}"#.utf8)) == nil)
