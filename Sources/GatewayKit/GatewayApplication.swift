@@ -22,9 +22,9 @@ public struct GatewayApplication: ServiceApplication {
     static let routes: [(endpoint: String, method: String)] = [
         ("/api/analytics/event", "POST"), ("/api/analytics/realtime", "GET"), ("/api/analytics/stats", "GET"),
         ("/api/analytics/themes", "GET"), ("/api/analytics/letters", "GET"), ("/metrics", "GET"), ("/healthz", "GET"),
-        ("/readyz", "GET"), ("/", "GET"), (HomePage.path, "GET"), ("/embed/live", "GET"), (TrackerScript.path, "GET"), (HistoryRoutes.timeseriesPath, "GET"),
-        (HistoryRoutes.breakdownPath, "GET"), (HistoryRoutes.exportPath, "GET"), ("/api/openapi.json", "GET"), ("/api/docs", "GET"),
-        ("/assets/:name", "GET"),
+        ("/readyz", "GET"), ("/", "GET"), (HomePage.path, "GET"), ("/embed/live", "GET"), (TrackerScript.path, "GET"),
+        (HistoryRoutes.timeseriesPath, "GET"), (HistoryRoutes.breakdownPath, "GET"), (HistoryRoutes.exportPath, "GET"),
+        ("/api/openapi.json", "GET"), ("/api/docs", "GET"), ("/assets/:name", "GET"),
     ]
 
     static let serverName = "analytics-gateway"

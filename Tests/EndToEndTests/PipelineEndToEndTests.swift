@@ -25,7 +25,7 @@ struct PipelineEndToEndTests {
         ] {
             #expect(try await http.post("/api/analytics/event", body: body, headers: cookie).status == 201)
         }
-        #expect(try await http.get("/", headers: cookie).status == 200)
+        #expect(try await http.get("/demo", headers: cookie).status == 200)
         #expect(await eventually { (try? await http.get("/api/analytics/stats?period=day"))?.data["total_events"] as? Int == 6 })
         for period in ["day", "week", "month"] {
             let stats = try await http.get("/api/analytics/stats?period=\(period)")

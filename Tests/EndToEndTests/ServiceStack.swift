@@ -12,6 +12,9 @@ final class ServiceStack: Sendable {
     let gateway: ServiceProcess
     let aggregator: ServiceProcess
     let archiver: ServiceProcess
+    /// The WebSocket hub, when the stack was asked for one, and its port.
+    let hub: ServiceProcess?
+    let hubPort: Int
     let http: HTTPTestClient
     let aggregatorAdmin: HTTPTestClient
     let archiverAdmin: HTTPTestClient
@@ -19,7 +22,7 @@ final class ServiceStack: Sendable {
     let environment: [String: String]
     let keyspace = RedisKeyspace()
 
-    init(rateLimit: Int = 0, extraEnvironment: [String: String] = [:]) async throws {
+    init(rateLimit: Int = 0, withHub: Bool = false, extraEnvironment: [String: String] = [:]) async throws {
         async let redisServer = RedisServer()
         async let postgresServer = PostgresServer()
         redis = try await redisServer
@@ -29,12 +32,14 @@ final class ServiceStack: Sendable {
         let httpPort = FreePort.next()
         let aggregatorPort = FreePort.next()
         let archiverPort = FreePort.next()
+        hubPort = FreePort.next()
         var environment = [
             "ANALYTICS_REDIS_URL": redis.url, "ANALYTICS_DATABASE_URL": postgres.url, "ANALYTICS_HTTP_PORT": String(httpPort),
             "ANALYTICS_RATE_LIMIT": String(rateLimit), "ANALYTICS_LOG_LEVEL": "info",
             // The pipeline's tests send events as scripts do, without a browser's user agent.
             "ANALYTICS_BOT_FILTER": "off",
             "ANALYTICS_ARCHIVE_DIR": archiveDirectory.path, "ANALYTICS_MIGRATIONS_DIR": Self.migrationsDirectory,
+            "ANALYTICS_WS_PORT": String(hubPort),
         ]
         environment.merge(extraEnvironment) { $1 }
         self.environment = environment
@@ -51,6 +56,7 @@ final class ServiceStack: Sendable {
                 $1
             },
             directory: directory)
+        hub = withHub ? try ServiceProcess(.wshub, environment: environment, directory: directory) : nil
         http = HTTPTestClient(port: httpPort)
         aggregatorAdmin = HTTPTestClient(port: aggregatorPort)
         archiverAdmin = HTTPTestClient(port: archiverPort)
@@ -88,6 +94,7 @@ final class ServiceStack: Sendable {
     }
 
     func shutdown() async {
+        await hub?.stop()
         await gateway.stop()
         await aggregator.stop()
         await archiver.stop()

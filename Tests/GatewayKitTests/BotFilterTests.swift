@@ -37,7 +37,7 @@ struct BotFilterTests {
         let metrics = try await h.http.get("/metrics").body
         #expect(metrics.contains(#"analytics_gateway_events_dropped_total{reason="bot"} 6"#))
         // A bot's server-side pageview is served, not counted.
-        let page = try await h.http.get("/", headers: [("User-Agent", "Googlebot/2.1 (+http://www.google.com/bot.html)")])
+        let page = try await h.http.get("/demo", headers: [("User-Agent", "Googlebot/2.1 (+http://www.google.com/bot.html)")])
         #expect(page.status == 200)
         #expect(page.header("Set-Cookie") == nil)
         try await Task.sleep(for: .milliseconds(300))

@@ -91,7 +91,7 @@ struct GatewayHardeningTests {
         #expect((refused.json["error"] as? String)?.contains("retry later") == true)
         #expect(try await h.streamLength() == 5)
         // Server-side pageviews are held to the same ceiling.
-        _ = try await h.http.get("/")
+        _ = try await h.http.get("/demo")
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await h.streamLength() == 5)
         let metrics = try await h.http.get("/metrics").body

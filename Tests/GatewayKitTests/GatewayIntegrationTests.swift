@@ -175,7 +175,7 @@ struct GatewayIntegrationTests {
         let answer = try await h.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#)
         #expect(answer.status == 201)
         #expect(answer.header("Set-Cookie") == nil)
-        let page = try await h.http.get("/")
+        let page = try await h.http.get("/demo")
         #expect(page.header("Set-Cookie") == nil)
     }
 
@@ -208,11 +208,13 @@ struct GatewayIntegrationTests {
         let h = try await Harness()
         defer { Task { await h.stop() } }
         let page = try await h.http.get(
-            "/?utm_source=x&token=secret", headers: [("User-Agent", "UA \"quoted\""), ("Referer", "https://ref.test/")])
+            "/demo?utm_source=x&token=secret", headers: [("User-Agent", "UA \"quoted\""), ("Referer", "https://ref.test/")])
         #expect(page.status == 200)
         #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
         #expect(page.header("Set-Cookie")?.hasPrefix("analytics_vid=") == true)
-        for path in ["/api/analytics/realtime", "/metrics", "/healthz", "/readyz", "/missing.css", "/nowhere"] {
+        for path in [
+            "/", "/embed/live", "/api/docs", "/api/analytics/realtime", "/metrics", "/healthz", "/readyz", "/missing.css", "/nowhere",
+        ] {
             _ = try await h.http.get(path)
         }
         #expect(await eventually { (try? await h.streamLength()) == 1 })
@@ -222,12 +224,12 @@ struct GatewayIntegrationTests {
         let pageview = try #require(events.first)
         #expect(pageview.eventType == "pageview")
         // Only the campaign tags of the query are kept.
-        #expect(pageview.pageURL == "/?utm_source=x")
+        #expect(pageview.pageURL == "/demo?utm_source=x")
         #expect(pageview.referrer == "https://ref.test/")
         let data = try JSONSerialization.jsonObject(with: Data(pageview.eventData.utf8)) as? [String: String]
         // The user agent is not kept: only what it says.
-        #expect(data == ["path": "/", "method": "GET"])
-        #expect(pageview.dimensions.path == "/")
+        #expect(data == ["path": "/demo", "method": "GET"])
+        #expect(pageview.dimensions.path == "/demo")
         #expect(pageview.dimensions.utmSource == "x")
         #expect(pageview.dimensions.referrerSource == "ref.test")
         #expect(pageview.dimensions.device == "desktop")
