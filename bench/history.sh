@@ -19,35 +19,8 @@ seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; 
 
 echo "== loading $EVENTS events over 365 days (SQL)"
 t0=$(now)
-"${PSQL[@]}" <<SQL
-SELECT setseed(0.2026);
-SELECT count(analytics_ensure_partition(current_date - d)) FROM generate_series(0, 364) d;
-INSERT INTO analytics_events (id, visitor_id, event_type, event_data, page_url, referrer, created_at, host, path,
-    referrer_source, utm_source, utm_medium, utm_campaign, browser, browser_version, os, device, country)
-SELECT (lpad(to_hex((extract(epoch FROM ts) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid,
-       md5('v' || visitor)::uuid, event_type, '{}', 'https://example.test' || path, NULL, ts, 'example.test', path,
-       source, coalesce((ARRAY['newsletter', 'twitter', 'google', 'partner'])[campaign], ''),
-       coalesce((ARRAY['email', 'social', 'cpc', 'referral'])[campaign], ''), coalesce((ARRAY['winter', 'launch', 'brand', 'spring'])[campaign], ''), browser, browser || ' ' || (100 + (visitor % 40)), os, device, country
-FROM (
-    SELECT i, md5(i::text) AS h, ts,
-           -- about 8,000 visitors a day, a third of them back from other days
-           CASE WHEN random() < 0.33 THEN (random() * 200000)::int ELSE 200000 + i / 4 END AS visitor,
-           CASE WHEN random() < 0.85 THEN 'pageview' ELSE (ARRAY['signup', 'outbound_click', 'file_download', 'cv_theme_view'])[1 + floor(random() * 4)::int] END AS event_type,
-           CASE WHEN r_page < 0.15 THEN '/' ELSE '/page/' || floor(500 * power(random(), 3))::int END AS path,
-           CASE WHEN r_source < 0.45 THEN '' ELSE (ARRAY['Google', 'Bing', 'DuckDuckGo', 'Hacker News', 'Reddit', 'X', 'LinkedIn', 'GitHub', 'Facebook', 'news.example.org', 'blog.example.com', 'Ecosia'])[1 + floor(12 * power(random(), 2))::int] END AS source,
-           -- 0: no campaign; 1-4: one of four campaigns
-           CASE WHEN random() < 0.85 THEN 0 ELSE 1 + floor(random() * 4)::int END AS campaign,
-           (ARRAY['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet', 'Opera', 'Android WebView', 'Instagram'])[1 + floor(8 * power(random(), 2))::int] AS browser,
-           (ARRAY['Windows', 'iOS', 'Android', 'macOS', 'Linux', 'ChromeOS'])[1 + floor(6 * power(random(), 1.5))::int] AS os,
-           (ARRAY['desktop', 'mobile', 'tablet'])[1 + floor(3 * power(random(), 1.7))::int] AS device,
-           (ARRAY['US', 'DE', 'FR', 'GB', 'IN', 'CA', 'NL', 'BR', 'JP', 'ES', 'IT', 'PL', 'SE', 'AU', 'CH', ''])[1 + floor(16 * power(random(), 2))::int] AS country
-    FROM (SELECT i, random() AS r_page, random() AS r_source,
-                 (current_date - 364)::timestamptz + i * (interval '365 days' / $EVENTS) AS ts
-          FROM generate_series(0, $EVENTS - 1) i) g
-) s;
-VACUUM (ANALYZE);
-CHECKPOINT;
-SQL
+"${PSQL[@]}" -v events="$EVENTS" -v days=365 -f "$ROOT/bench/sample-events.sql"
+"${PSQL[@]}" -c CHECKPOINT
 echo "   loaded in $(seconds_since "$t0") s"
 
 echo "== reference: daily distinct visitors over 365 days from the raw events"
@@ -58,7 +31,7 @@ echo "   raw query: $reference s"
 
 echo "== rollups of the year (analytics_rebuild_rollups)"
 t0=$(now)
-"${PSQL[@]}" -c "SELECT analytics_rebuild_rollups(current_date - 364, current_date)" >/dev/null
+"${PSQL[@]}" -c "SELECT analytics_rebuild_rollups(current_date - 365, current_date)" >/dev/null
 echo "   rolled up in $(seconds_since "$t0") s: $("${PSQL[@]}" -c "SELECT count(*) FROM analytics_rollup_days") day rows, $("${PSQL[@]}" -c "SELECT count(*) FROM analytics_rollup_hours") hour rows"
 
 echo "== retention pass (raw events kept 90 days)"

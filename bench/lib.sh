@@ -135,3 +135,44 @@ start_postgres() {
 
 # Seconds since the epoch with nanoseconds.
 now() { date +%s.%N; }
+
+# start_browser [WIDTH]: headless Chromium (Debian's chromium and chromium-driver), driven over
+# WebDriver by chromedriver on a free port; sets DRIVER and SESSION for `webdriver`. Chromium is
+# killed on exit with the rest.
+start_browser() {
+  local port; port=$(free_port)
+  chromedriver --port="$port" >"$WORK/chromedriver.log" 2>&1 &
+  PIDS+=($!)
+  trap 'pkill -f -- "--user-data-dir=$WORK/profile" || true; cleanup' EXIT INT TERM
+  DRIVER="http://127.0.0.1:$port"
+  for _ in $(seq 100); do curl -sf "$DRIVER/status" >/dev/null && break; sleep 0.1; done
+  SESSION=""
+  SESSION=$(webdriver POST /session "$(python3 -c 'import json, sys; print(json.dumps({"capabilities": {"alwaysMatch": {
+    "browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": ["--headless=new", "--no-sandbox",
+    "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--user-data-dir=" + sys.argv[1], "--window-size=%s,900" % sys.argv[2]]}}}}))' \
+    "$WORK/profile" "${1:-1280}")" | python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["sessionId"])')
+}
+
+# browser_open URL: loads URL in the browser and waits for its load event.
+browser_open() {
+  webdriver POST /url "$(python3 -c 'import json, sys; print(json.dumps({"url": sys.argv[1]}))' "$1")" >/dev/null
+}
+
+# browser_preload SCRIPT: runs SCRIPT in every page the browser loads from now on, before the page's
+# own scripts (Chromium's DevTools protocol).
+browser_preload() {
+  webdriver POST /goog/cdp/execute \
+    "$(python3 -c 'import json, sys; print(json.dumps({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": sys.argv[1]}}))' "$1")" >/dev/null
+}
+
+# webdriver METHOD PATH [JSON]: one WebDriver command of the session (PATH relative to it; the
+# session itself while SESSION is empty); prints its answer's value (JSON unless a string).
+webdriver() {
+  curl -sf -X "$1" -H 'Content-Type: application/json' ${3:+--data "$3"} "$DRIVER${SESSION:+/session/$SESSION}$2" |
+    python3 -c 'import json, sys; value = json.load(sys.stdin)["value"]; print(value if isinstance(value, str) else json.dumps(value))'
+}
+
+# browser_eval SCRIPT: runs SCRIPT as a function body in the page; prints what it returns.
+browser_eval() {
+  webdriver POST /execute/sync "$(python3 -c 'import json, sys; print(json.dumps({"script": sys.argv[1], "args": []}))' "$1")"
+}

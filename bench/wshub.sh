@@ -7,6 +7,9 @@
 #   CLIENTS=1000 RATE=5000 bench/wshub.sh   # fewer clients, more events
 # Also DURATION (30 s), SAMPLED (200 clients that parse everything), STALL (10), CONNECT_RATE (2000/s),
 # CLIENT_NICE (0), WSLOAD_ARGS (more ws-load options, e.g. "--trace /tmp/trace.txt").
+# DASHBOARD=1: the gateway's dashboard also runs in headless Chromium during the load; the delays from
+# each event's time at the gateway to its arrival in the page and to its item in the live feed are
+# reported beside the clients'.
 source "$(dirname "$0")/lib.sh"
 CLIENTS=${CLIENTS:-10000}
 RATE=${RATE:-1000}
@@ -26,8 +29,9 @@ if [ "$(ulimit -n)" -lt $((CLIENTS + STALL + 200)) ]; then
 fi
 
 build_release
-start_pipeline
 WS_PORT=$(free_port)
+export ANALYTICS_WS_PORT=$WS_PORT # the dashboard's pages name the hub's port
+start_pipeline
 # Every client comes from this machine's one address: the per-address cap is raised above them.
 start_service wshub ANALYTICS_WS_PORT="$WS_PORT" ANALYTICS_WS_MAX_CONNECTIONS=$((CLIENTS + STALL + 1000)) \
   ANALYTICS_WS_MAX_CONNECTIONS_PER_ADDRESS=$((CLIENTS + STALL + 1000))
@@ -52,6 +56,35 @@ done
 grep '^ready' "$WORK/ws-load.out"
 hub_rss_connected=$(status_kb "$HUB_PID" VmRSS)
 sleep 2  # initial_stats and refresh_stats answered before the load
+if [ "${DASHBOARD:-0}" = 1 ]; then
+  start_browser
+  # Before the page's scripts: every message of the page's WebSockets is timed as it reaches the
+  # page (each event against its time at the gateway), and each item of the live feed as it is shown.
+  browser_preload 'window.received = []; window.shown = [];
+    const Native = WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener("message", (message) => {
+          const now = Date.now();
+          let parsed; try { parsed = JSON.parse(message.data); } catch { return; }
+          const events = parsed.type === "events" ? parsed.data : parsed.type === "event" ? [parsed.data] : [];
+          for (const event of events) window.received.push(now - event.timestamp);
+        });
+      }
+    };
+    document.addEventListener("DOMContentLoaded", () => new MutationObserver((records) => {
+      const now = Date.now();
+      for (const record of records) for (const node of record.addedNodes) {
+        const time = node.querySelector && node.querySelector("time");
+        if (time) window.shown.push(now - Date.parse(time.dateTime));
+      }
+    }).observe(document.getElementById("live-feed"), { childList: true }));'
+  browser_open "http://127.0.0.1:$HTTP_PORT/"
+  for _ in $(seq 300); do [ "$(browser_eval 'return document.getElementById("live-status").dataset.state')" = live ] && break; sleep 0.1; done
+  browser_eval 'return document.getElementById("live-status").dataset.state' >"$WORK/dashboard.state"
+  echo "dashboard page open ($(cat "$WORK/dashboard.state"))"
+fi
 
 procs=(hub:$HUB_PID gateway:$GATEWAY_PID aggregator:$AGGREGATOR_PID redis:$REDIS_PID ws-load:$WSLOAD_PID)
 declare -A cpu_before
@@ -96,6 +129,14 @@ printf 'drops: %s events accepted by the gateway, received by each sampled clien
   "$accepted" "$(field events_min)" "$(field events_median)" $((accepted - $(field events_min))) \
   "$(field closed_by_server)" "$CLIENTS" "$(field failed)"
 echo "privacy: $(field privacy)"
+if [ "${DASHBOARD:-0}" = 1 ]; then
+  browser_eval 'const summary = (list) => {
+      const l = list.slice().sort((a, b) => a - b);
+      const at = (q) => l.length ? l[Math.min(l.length - 1, Math.ceil(q * l.length) - 1)] : NaN;
+      return `${l.length} events, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms (target p99 ≤ 250 ms: ${at(0.99) <= 250 ? "ok" : "MISSED"})`;
+    };
+    return `dashboard page (Chromium), from the gateway'"'"'s time of each event: received by the page ${summary(window.received)}; shown in its feed (the newest 50 of each message) ${summary(window.shown)}`'
+fi
 metrics=$(grep -v '^#' "$WORK/hub.metrics" | grep -E 'wshub_' | grep -v -E '_bucket|_sum|_count' | head -20 || true)
 [ -z "$metrics" ] || { echo "hub /metrics at the end of the load:"; sed 's/^/  /' <<<"$metrics"; }
 if grep -q -i -E 'error|fatal' "$WORK/wshub.log"; then echo "hub log:"; grep -i -E 'error|fatal' "$WORK/wshub.log" | head -5 | sed 's/^/  /'; fi
