@@ -63,6 +63,12 @@ public struct CivilDate: Sendable, Hashable, Comparable {
         return (r < 0 ? r + 7 : r) + 1
     }
 
+    /// The Monday of the ISO week (Monday to Sunday) holding this day, as PostgreSQL's
+    /// `date_trunc('week', day)`.
+    public var monday: CivilDate {
+        CivilDate(daysSinceEpoch: daysSinceEpoch - (isoWeekday - 1))
+    }
+
     /// ISO-8601 week-year and week number: the week belongs to the year of its Thursday.
     public var isoWeek: (year: Int, week: Int) {
         let thursday = CivilDate(daysSinceEpoch: daysSinceEpoch - (isoWeekday - 1) + 3)

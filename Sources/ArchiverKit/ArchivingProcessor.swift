@@ -195,22 +195,26 @@ public final class ArchivingProcessor: StreamBatchProcessor {
             metrics.trimmed.increment(by: Int64(try await trimmer.trim()))
             lastTrim.withLock { $0 = .now }
         }
-        await createPartitionsAhead()
+        await dailyUpkeep()
         // The daily pass runs beside the consumer loop; it is exclusive across archivers.
         retention?.runIfDue()
     }
 
-    /// Today's partition and the next week's, once a day. A failure is only logged: a batch creates
-    /// the partitions it needs itself.
-    private func createPartitionsAhead() async {
+    /// Today's partition and the next week's, and the weeks that are over closed in the rollups,
+    /// once a day. A failure is only logged and retried at the next housekeeping: a batch creates
+    /// the partitions it needs itself, and queries read a week that is not closed from its days.
+    private func dailyUpkeep() async {
         let today = TimeBucket(epochMilliseconds: EpochClock.milliseconds()).date
         guard partitionsReadyFor.withLock({ $0 }) != today else { return }
         do {
             try await partitions.createAhead()
+            let closed = try await store.closeWeeks()
+            if closed > 0 { logger.info("closed weeks in the rollups", metadata: ["weeks": "\(closed)"]) }
             partitionsReadyFor.withLock { $0 = today }
         } catch {
             logger.warning(
-                "could not create the coming days' partitions; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
+                "could not create the coming days' partitions or close the past weeks; retrying",
+                metadata: ["error": "\(String(reflecting: error).prefix(300))"])
         }
     }
 }

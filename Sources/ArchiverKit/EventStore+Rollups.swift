@@ -15,25 +15,50 @@ extension EventStore {
     func addToRollups(_ events: [AnalyticsEvent], connection: PostgresConnection) async throws {
         guard !events.isEmpty else { return }
         let days = Set(events.map { TimeBucket(epochMilliseconds: $0.createdAt).date })
-        let archived = try await archivedDays(among: days, connection: connection)
+        let archived = try await listed(days, in: "analytics_archive_files", column: "day", connection: connection)
         let batch =
             archived.isEmpty
             ? RollupBatch(events) : RollupBatch(events.lazy.filter { !archived.contains(TimeBucket(epochMilliseconds: $0.createdAt).date) })
         guard !batch.isEmpty else { return }
-        // Hours before days, each in key order: concurrent archivers lock rows in the same order.
+        // Hours before days before weeks, each in key order: concurrent archivers lock rows in the
+        // same order.
         try await upsertHours(batch.sortedHours, connection: connection)
-        try await upsertDays(batch.sortedDays, connection: connection)
+        try await upsert(batch.sortedDays, into: .days, connection: connection)
+        // Only now, with the day rows written: a week closing meanwhile waited for this transaction
+        // (its lock conflicts with the upsert's) and will count these days, or closed before the
+        // upsert and is seen closed here, in which case its rows get the batch too.
+        let closed = try await listed(batch.weeks, in: "analytics_rollup_closed_weeks", column: "week", connection: connection)
+        if !closed.isEmpty {
+            try await upsert(batch.weekRows(of: closed), into: .weeks, connection: connection)
+        }
     }
 
-    /// The days among `days` whose raw events the retention pass has archived.
-    private func archivedDays(among days: Set<CivilDate>, connection: PostgresConnection) async throws -> Set<CivilDate> {
+    /// Closes the weeks that are over (`analytics_close_weeks`): their rows in
+    /// `analytics_rollup_weeks` let breakdowns over months merge one sketch per week and value
+    /// instead of seven. Cheap when there is nothing to close.
+    /// - Returns: the number of weeks closed.
+    @discardableResult
+    public func closeWeeks() async throws -> Int {
+        let rows = try await client.query("SELECT analytics_close_weeks()", logger: logger)
+        var closed = 0
+        for try await count in rows.decode(Int32.self) { closed = Int(count) }
+        return closed
+    }
+
+    /// The dates among `dates` that a table lists: the archived days (`analytics_archive_files`),
+    /// the closed weeks (`analytics_rollup_closed_weeks`, by their Mondays).
+    private func listed(_ dates: Set<CivilDate>, in table: String, column: String, connection: PostgresConnection) async throws
+        -> Set<CivilDate>
+    {
         let rows = try await connection.query(
-            "SELECT day::text FROM analytics_archive_files WHERE day = ANY(\(days.map(\.isoString))::date[])", logger: logger)
-        var archived = Set<CivilDate>()
-        for try await day in rows.decode(String.self) {
-            if let date = CivilDate(iso: day) { archived.insert(date) }
+            """
+            SELECT \(unescaped: column)::text FROM \(unescaped: table) WHERE \(unescaped: column) = ANY(\(dates.map(\.isoString))::date[])
+            """, logger: logger)
+        var found = Set<CivilDate>()
+        for try await text in rows.decode(String.self) {
+            if let date = CivilDate(iso: text) { found.insert(date) }
         }
-        return archived
+        return found
     }
 
     /// The visitors of each group as two parallel arrays: the group's position (from 1, as `WITH
@@ -65,19 +90,32 @@ extension EventStore {
             """, logger: logger)
     }
 
-    private func upsertDays(_ days: [(key: RollupBatch.DayKey, counts: RollupBatch.Counts)], connection: PostgresConnection) async throws {
-        let pairs = Self.visitorPairs(days.lazy.map(\.counts))
+    /// The tables of counts per period and dimension value.
+    enum PeriodTable {
+        case days, weeks
+
+        var name: String { self == .days ? "analytics_rollup_days" : "analytics_rollup_weeks" }
+        var column: String { self == .days ? "day" : "week" }
+    }
+
+    /// Adds counts to rows of `table`; each key's day is the row's day, or its week's Monday.
+    private func upsert(
+        _ rows: [(key: RollupBatch.DayKey, counts: RollupBatch.Counts)], into table: PeriodTable, connection: PostgresConnection
+    )
+        async throws
+    {
+        let pairs = Self.visitorPairs(rows.lazy.map(\.counts))
         try await connection.query(
             """
-            INSERT INTO analytics_rollup_days AS r (day, dimension, value, events, pageviews, visitors)
+            INSERT INTO \(unescaped: table.name) AS r (\(unescaped: table.column), dimension, value, events, pageviews, visitors)
             SELECT g.day::date, g.dimension, g.value, g.events, g.pageviews, v.sketch
-            FROM unnest(\(days.map(\.key.day.isoString))::text[], \(days.map(\.key.dimension))::text[],
-                        \(days.map(\.key.value))::text[], \(days.map(\.counts.events))::int8[], \(days.map(\.counts.pageviews))::int8[])
+            FROM unnest(\(rows.map(\.key.day.isoString))::text[], \(rows.map(\.key.dimension))::text[],
+                        \(rows.map(\.key.value))::text[], \(rows.map(\.counts.events))::int8[], \(rows.map(\.counts.pageviews))::int8[])
                  WITH ORDINALITY AS g(day, dimension, value, events, pageviews, n)
             JOIN (SELECT n, hll_add_agg(analytics_visitor_hash(visitor)) AS sketch
                   FROM unnest(\(pairs.groups)::int8[], \(pairs.visitors)::uuid[]) AS p(n, visitor) GROUP BY n) v ON v.n = g.n
             ORDER BY g.n
-            ON CONFLICT (dimension, day, value) DO UPDATE
+            ON CONFLICT (dimension, \(unescaped: table.column), value) DO UPDATE
             SET events = r.events + EXCLUDED.events, pageviews = r.pageviews + EXCLUDED.pageviews,
                 visitors = hll_union(r.visitors, EXCLUDED.visitors)
             """, logger: logger)

@@ -332,6 +332,10 @@ public struct RetentionPass: Sendable {
             try await connection.query("DELETE FROM analytics_daily_rollups WHERE day < \(cutoff.isoString)::date", logger: logger)
             try await connection.query("DELETE FROM analytics_daily_visitors WHERE day < \(cutoff.isoString)::date", logger: logger)
             try await connection.query("DELETE FROM analytics_rollup_days WHERE day < \(cutoff.isoString)::date", logger: logger)
+            // A week that loses a day goes whole (with its mark: its remaining days are then read
+            // from their own rows), so that a week's rows always equal the union of its days'.
+            try await connection.query("DELETE FROM analytics_rollup_weeks WHERE week < \(cutoff.isoString)::date", logger: logger)
+            try await connection.query("DELETE FROM analytics_rollup_closed_weeks WHERE week < \(cutoff.isoString)::date", logger: logger)
             let start = "\(cutoff.isoString) 00:00:00+00"
             try await connection.query("DELETE FROM analytics_rollup_hours WHERE hour < \(start)::timestamptz", logger: logger)
             try await connection.query(

@@ -74,6 +74,23 @@ struct RollupBatch: Sendable {
     var sortedDays: [(key: DayKey, counts: Counts)] {
         days.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
+
+    /// The weeks (their Mondays) of the batch's days.
+    var weeks: Set<CivilDate> {
+        Set(days.keys.map(\.day.monday))
+    }
+
+    /// What the batch adds to the rows of `weeks` in `analytics_rollup_weeks`: its day rows of those
+    /// weeks merged per week (the key's day is the Monday), in the primary key's order.
+    func weekRows(of weeks: Set<CivilDate>) -> [(key: DayKey, counts: Counts)] {
+        var merged: [DayKey: Counts] = [:]
+        for (key, counts) in days {
+            let monday = key.day.monday
+            guard weeks.contains(monday) else { continue }
+            merged[DayKey(day: monday, dimension: key.dimension, value: key.value), default: Counts()].merge(counts)
+        }
+        return merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
 }
 
 extension RollupBatch.Counts {
@@ -81,5 +98,12 @@ extension RollupBatch.Counts {
         events += 1
         self.pageviews += pageviews
         visitors.insert(visitor)
+    }
+
+    /// Adds counts of other events (of another day of the same week, say).
+    mutating func merge(_ other: Self) {
+        events += other.events
+        pageviews += other.pageviews
+        visitors.formUnion(other.visitors)
     }
 }

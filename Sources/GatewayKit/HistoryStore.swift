@@ -7,7 +7,8 @@ import PostgresNIO
 /// the stream.
 ///
 /// Without filters the answers come from the rollups (`analytics_rollup_hours`, and
-/// `analytics_rollup_days` per dimension value), a few rows per day whatever the traffic. With
+/// `analytics_rollup_days` per dimension value, `analytics_rollup_weeks` for the weeks that are
+/// over), a few rows per day whatever the traffic. With
 /// filters they come from the raw events of the days still held raw and from the hourly
 /// combinations the retention pass kept of the archived days (`analytics_rollup_archived_hours`).
 /// Visitors are counted everywhere by the same sketch of the same hash, so an answer is the same
@@ -82,13 +83,7 @@ public struct HistoryStore: Sendable {
         var sql: String
         if request.filters.isEmpty {
             binds.append(dimension.column)
-            sql = """
-                SELECT value AS g, sum(events)::bigint AS events, sum(pageviews)::bigint AS pageviews,
-                       \(Self.cardinality("visitors")) AS visitors
-                FROM analytics_rollup_days
-                WHERE dimension = $1 AND day BETWEEN '\(request.from.isoString)' AND '\(request.to.isoString)'
-                GROUP BY value
-                """
+            sql = Self.unfilteredBreakdown(request)
         } else {
             let archived = try await archivedDays(request)
             sql = Self.filtered(request, archived: archived, group: dimension.column, visitors: true, binds: &binds)
@@ -100,6 +95,46 @@ public struct HistoryStore: Sendable {
             result.append((value, Counts(events: events, pageviews: pageviews, visitors: distinct)))
         }
         return result
+    }
+
+    /// The unfiltered breakdown of the dimension bound as `$1`: the closed weeks that lie wholly in
+    /// the range from `analytics_rollup_weeks` (one sketch per week and value), every other day of
+    /// it from `analytics_rollup_days`. A week's rows and its closing mark come and go together, so
+    /// the answer is the same as from the days alone.
+    static func unfilteredBreakdown(_ request: HistoryRequest) -> String {
+        let from = request.from.isoString
+        let to = request.to.isoString
+        let days = """
+            SELECT value, events, pageviews, visitors FROM analytics_rollup_days
+            WHERE dimension = $1 AND day BETWEEN '\(from)' AND '\(to)'
+            """
+        let rows: String
+        if let weeks = wholeWeeks(from: request.from, to: request.to) {
+            let first = weeks.first.isoString
+            let last = weeks.last.isoString
+            rows = """
+                SELECT value, events, pageviews, visitors FROM analytics_rollup_weeks
+                WHERE dimension = $1 AND week BETWEEN '\(first)' AND '\(last)'
+                UNION ALL
+                \(days) AND (day < '\(first)' OR date_trunc('week', day::timestamp)::date NOT IN (
+                    SELECT week FROM analytics_rollup_closed_weeks WHERE week BETWEEN '\(first)' AND '\(last)'))
+                """
+        } else {
+            rows = days
+        }
+        return """
+            SELECT value AS g, sum(events)::bigint AS events, sum(pageviews)::bigint AS pageviews, \(cardinality("visitors")) AS visitors
+            FROM (\(rows)) rows
+            GROUP BY value
+            """
+    }
+
+    /// The Mondays of the first and the last week (Monday to Sunday) lying wholly within a range of
+    /// days; nil when none does.
+    static func wholeWeeks(from: CivilDate, to: CivilDate) -> (first: CivilDate, last: CivilDate)? {
+        let first = from.isoWeekday == 1 ? from : CivilDate(daysSinceEpoch: from.monday.daysSinceEpoch + 7)
+        let last = CivilDate(daysSinceEpoch: CivilDate(daysSinceEpoch: to.daysSinceEpoch + 1).monday.daysSinceEpoch - 7)
+        return first <= last ? (first, last) : nil
     }
 
     /// A sketch column or expression as a count: 0 for no sketch.

@@ -60,6 +60,16 @@ struct TimeBucketTests {
         #expect(CivilDate(year: 1600, month: 1, day: 1).isoWeekday == 6)
     }
 
+    @Test func everyDayOfAWeekHasItsMonday() {
+        let monday = CivilDate(year: 2026, month: 11, day: 30)
+        for offset in 0..<7 {
+            #expect(CivilDate(daysSinceEpoch: monday.daysSinceEpoch + offset).monday == monday)
+        }
+        #expect(CivilDate(daysSinceEpoch: monday.daysSinceEpoch - 1).monday == CivilDate(year: 2026, month: 11, day: 23))
+        #expect(CivilDate(year: 2027, month: 1, day: 3).monday == CivilDate(year: 2026, month: 12, day: 28))
+        #expect(CivilDate(year: 1969, month: 12, day: 31).monday == CivilDate(year: 1969, month: 12, day: 29))
+    }
+
     // MARK: bucketing from epoch milliseconds (UTC)
 
     @Test func epochMillisecondsAreBucketedInUTC() {

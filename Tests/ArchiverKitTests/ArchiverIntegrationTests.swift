@@ -42,15 +42,15 @@ struct ArchiverIntegrationTests {
         let h = try await ArchiverHarness()
         defer { Task { await h.shutdown() } }
         let migrator = try h.migrator
-        #expect(try await migrator.appliedVersions() == [1, 2, 3, 4, 5])
-        #expect(try await migrator.migrateDown(to: 0) == [5, 4, 3, 2, 1])
+        #expect(try await migrator.appliedVersions() == [1, 2, 3, 4, 5, 6])
+        #expect(try await migrator.migrateDown(to: 0) == [6, 5, 4, 3, 2, 1])
         #expect(try h.postgres.psql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'analytics%' OR tablename = 'visitors'") == "0")
         // Two archivers starting at once: each migration is applied once, and neither fails.
         async let a = migrator.migrateUp()
         async let b = migrator.migrateUp()
         let (first, second) = try await (a, b)
-        #expect((first + second).sorted() == [1, 2, 3, 4, 5])
-        #expect(try h.count("SELECT count(*) FROM schema_migrations") == 5)
+        #expect((first + second).sorted() == [1, 2, 3, 4, 5, 6])
+        #expect(try h.count("SELECT count(*) FROM schema_migrations") == 6)
         #expect(try await h.store.store(h.events(3)) == 3)
     }
 

@@ -53,4 +53,30 @@ struct RollupBatchTests {
         #expect(RollupBatch.hourStart(ofMilliseconds: -3_600_000) == -3600)
         #expect(RollupBatch.hourStart(ofMilliseconds: 3_599_999) == 0)
     }
+
+    @Test func aClosedWeekGetsTheBatchsDaysOfItMergedWithTheirVisitorsOnce() {
+        // 2026-11-27 is a Friday, 2026-11-28 a Saturday: both in the week of Monday 2026-11-23;
+        // 2026-11-30 is the next Monday.
+        let a = UUID()
+        let b = UUID()
+        let nextMonday = Self.lastOfDay + 1 + 2 * 86_400_000
+        let batch = RollupBatch([
+            Self.event(Self.lastOfDay, a, path: "/x"), Self.event(Self.lastOfDay + 1, a, path: "/x"),
+            Self.event(Self.lastOfDay + 2, b, type: "signup", path: "/y"), Self.event(nextMonday, b, path: "/x"),
+        ])
+        let monday = CivilDate(iso: "2026-11-23")!
+        let following = CivilDate(iso: "2026-11-30")!
+        #expect(batch.weeks == [monday, following])
+        let rows = batch.weekRows(of: [monday])
+        #expect(rows.allSatisfy { $0.key.day == monday })
+        let paths = rows.filter { $0.key.dimension == "path" }
+        #expect(paths.map(\.key.value) == ["/x", "/y"])
+        #expect(paths.map(\.counts.events) == [2, 1])
+        #expect(paths[0].counts.visitors == [a])
+        let totals = rows.filter { $0.key.dimension == "" }
+        #expect(totals.map(\.counts.events) == [3] && totals.map(\.counts.pageviews) == [2] && totals.first?.counts.visitors == [a, b])
+        #expect(rows.map(\.key) == rows.map(\.key).sorted())
+        #expect(batch.weekRows(of: [following]).filter { $0.key.dimension == "" }.map(\.counts.events) == [1])
+        #expect(batch.weekRows(of: []).isEmpty)
+    }
 }

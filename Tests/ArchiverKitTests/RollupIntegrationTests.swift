@@ -138,7 +138,7 @@ struct RollupIntegrationTests {
         let h = try await ArchiverHarness()
         defer { Task { await h.shutdown() } }
         let migrator = try h.migrator
-        #expect(try await migrator.migrateDown(to: 4) == [5])
+        #expect(try await migrator.migrateDown(to: 4) == [6, 5])
         _ = try h.postgres.psql(
             """
             SELECT analytics_ensure_partition('2026-11-27');
@@ -147,7 +147,7 @@ struct RollupIntegrationTests {
                    CASE WHEN i % 4 = 0 THEN 'signup' ELSE 'pageview' END, 'https://site.test/', '2026-11-27 13:00:00+00'::timestamptz + i * interval '1 minute'
             FROM generate_series(1, 100) i
             """)
-        #expect(try await migrator.migrateUp() == [5])
+        #expect(try await migrator.migrateUp() == [5, 6])
         #expect(try await Self.dayRows(h, dimension: "") == ["": [100, 75, 3]])
         #expect(try await Self.dayRows(h, dimension: "event_type") == ["pageview": [75, 75, 3], "signup": [25, 0, 3]])
         #expect(try await Self.dayRows(h, dimension: "path") == ["": [100, 75, 3]])
@@ -158,5 +158,73 @@ struct RollupIntegrationTests {
         _ = try h.postgres.psql("UPDATE analytics_rollup_days SET events = 999; DELETE FROM analytics_rollup_hours")
         #expect(try h.postgres.psql("SELECT analytics_rebuild_rollups('2026-11-27', '2026-11-27')") == "100")
         #expect(try Self.snapshot(h) == migrated)
+    }
+
+    /// The rows of `analytics_rollup_weeks` that differ from the union of their week's day rows, and
+    /// the closed weeks' rows that are missing: none when the weekly rollups are right.
+    static func weekMismatches(_ h: ArchiverHarness) throws -> Int {
+        Int(
+            try h.postgres.psql(
+                """
+                SELECT count(*) FROM (
+                    SELECT date_trunc('week', day::timestamp)::date AS week, dimension, value, sum(events) AS e, sum(pageviews) AS p,
+                           hll_cardinality(hll_union_agg(visitors)) AS v
+                    FROM analytics_rollup_days
+                    WHERE date_trunc('week', day::timestamp)::date IN (SELECT week FROM analytics_rollup_closed_weeks)
+                    GROUP BY 1, 2, 3) d
+                FULL JOIN (SELECT week, dimension, value, events AS e, pageviews AS p, hll_cardinality(visitors) AS v
+                           FROM analytics_rollup_weeks) w USING (week, dimension, value)
+                WHERE d.e IS DISTINCT FROM w.e OR d.p IS DISTINCT FROM w.p OR d.v IS DISTINCT FROM w.v
+                """)) ?? -1
+    }
+
+    @Test func aClosedWeekHoldsTheUnionOfItsDaysThroughLateEventsRebuildsAndRetention() async throws {
+        let h = try await ArchiverHarness()
+        defer { Task { await h.shutdown() } }
+        let visitors = (0..<9).map { _ in UUID() }
+        // Five weeks of events, one every 7 hours from 40 days ago.
+        let start = ArchiverHarness.daysAgo(40, hour: 0)
+        let events = (0..<130).map { (i: Int) -> AnalyticsEvent in
+            Self.event(
+                at: start + Int64(i) * 7 * 3_600_000, visitor: visitors[i % 9], type: i % 4 == 0 ? "signup" : "pageview",
+                path: "/p\(i % 3)",
+                source: i % 2 == 0 ? "Google" : "")
+        }
+        #expect(try await h.store.store(events) == 130)
+        #expect(try h.count("SELECT count(*) FROM analytics_rollup_weeks") == 0)
+        let closed = try await h.store.closeWeeks()
+        #expect(closed >= 5)
+        #expect(try await h.store.closeWeeks() == 0)
+        #expect(try h.count("SELECT count(*) FROM analytics_rollup_closed_weeks") == closed)
+        #expect(try h.count("SELECT count(*) FROM analytics_rollup_weeks WHERE dimension = 'path'") > 0)
+        #expect(try Self.weekMismatches(h) == 0)
+        let weekTotal = "SELECT coalesce(sum(events), 0) FROM analytics_rollup_weeks WHERE dimension = ''"
+        let before = try h.count(weekTotal)
+
+        // A late batch into closed weeks (a lagging archiver, an import): the weeks get it too.
+        let late = (0..<20).map { (i: Int) -> AnalyticsEvent in
+            Self.event(at: start + Int64(i) * 24 * 3_600_000 + 1_000, visitor: UUID(), path: "/late", browser: "Chrome")
+        }
+        #expect(try await h.store.store(late) == 20)
+        #expect(try Self.weekMismatches(h) == 0)
+        #expect(try h.count(weekTotal) > before)
+
+        // A rebuild of some days reopens their weeks and closes them again from the rebuilt days.
+        _ = try h.postgres.psql("UPDATE analytics_rollup_weeks SET events = 0")
+        let from = TimeBucket(epochMilliseconds: start).date
+        let to = CivilDate(daysSinceEpoch: from.daysSinceEpoch + 30)
+        _ = try h.postgres.psql("SELECT analytics_rebuild_rollups('\(from.isoString)', '\(to.isoString)')")
+        #expect(try h.count("SELECT count(*) FROM analytics_rollup_closed_weeks") == closed)
+        #expect(try Self.weekMismatches(h) == 0)
+
+        // A retention pass: raw events past 20 days are archived (their rollups stay), rollups past
+        // 30 days go; a week that loses a day goes whole, and may close again from the days left.
+        _ = try await h.retentionPass(rawDays: 20, archiveDays: 30).run()
+        let cutoff = TimeBucket(epochMilliseconds: ArchiverHarness.daysAgo(30)).date.isoString
+        #expect(try h.count("SELECT count(*) FROM analytics_rollup_days WHERE day < '\(cutoff)'") == 0)
+        #expect(try h.count("SELECT count(*) FROM analytics_rollup_days") > 0)
+        #expect(try Self.weekMismatches(h) == 0)
+        _ = try await h.store.closeWeeks()
+        #expect(try Self.weekMismatches(h) == 0)
     }
 }

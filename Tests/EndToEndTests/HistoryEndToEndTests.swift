@@ -1,4 +1,5 @@
 import AnalyticsCore
+import ArchiverKit
 import Foundation
 import TestSupport
 import Testing
@@ -260,5 +261,74 @@ struct HistoryEndToEndTests {
         #expect(!answer.body.contains("postgres") && !answer.body.contains("connect"))
         // Ingest does not depend on PostgreSQL.
         #expect(try await stack.http.post("/api/analytics/event", body: #"{"event_type":"click"}"#).status == 201)
+    }
+
+    /// Writes `events` as an archive file and imports it with the archiver's `import` command.
+    static func importEvents(_ events: [AnalyticsEvent], _ stack: ServiceStack, name: String) async throws {
+        let lines = events.map { String(decoding: ArchiveLine.encode($0), as: UTF8.self) }
+        let file = stack.archiveDirectory.url.appendingPathComponent(name)
+        try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+        let importing = try await stack.archiverCommand(["import", file.path])
+        #expect(importing.status == 0 && importing.output.contains("\(events.count) new"), "\(importing.output)")
+    }
+
+    @Test func breakdownsOverClosedWeeksEqualThoseOverTheirDaysThroughLateEventsAndARebuild() async throws {
+        let stack = try await ServiceStack()
+        defer { Task { await stack.shutdown() } }
+        let today = TimeBucket(epochMilliseconds: EpochClock.milliseconds()).date.daysSinceEpoch
+        let ids = UUIDv7Generator()
+        let people = (0..<12).map { _ in UUID() }
+        var sent: [Sent] = []
+        /// Events from `age` days ago, one every `step` hours, `count` of them.
+        func events(from age: Int, count: Int, step: Int64, offset: Int) -> [AnalyticsEvent] {
+            (0..<count).map { i in
+                let n = i + offset
+                let ms = Int64(today - age) * 86_400_000 + Int64(i) * step * 3_600_000 + 60_000
+                let page = Self.pages[n % Self.pages.count]
+                let referrer = Self.referrers[n % Self.referrers.count]
+                let type = n % 5 == 0 ? "signup" : "pageview"
+                let dimensions = EventDimensions(
+                    pageURL: "https://site.test\(page)", referrer: referrer.url,
+                    userAgent: UserAgentDimensions(
+                        browser: n % 2 == 0 ? "Chrome" : "Firefox", browserMajor: "135", os: "Linux", device: .desktop),
+                    country: n % 3 == 0 ? "FR" : "DE")
+                let visitor = n % people.count
+                sent.append(
+                    Sent(
+                        visitor: visitor, type: type,
+                        values: [
+                            "page": page, "referrer": referrer.source, "browser": dimensions.browser, "country": dimensions.country,
+                            "day": String(today - age + Int(Int64(i) * step / 24)),
+                        ]))
+                return AnalyticsEvent(
+                    id: ids.next(nowMilliseconds: ms), visitorID: people[visitor], eventType: type, pageURL: "https://site.test\(page)",
+                    referrer: referrer.url, createdAt: ms, dimensions: dimensions)
+            }
+        }
+        // Six weeks up to yesterday, every 5 hours.
+        try await Self.importEvents(events(from: 42, count: 41 * 24 / 5, step: 5, offset: 0), stack, name: "weeks.ndjson")
+        let closed = try stack.postgres.psql("SELECT analytics_close_weeks()")
+        #expect(Int(closed) ?? 0 >= 5, "closed \(closed) weeks")
+
+        /// Every range checked: whole weeks only, and weeks with days around them.
+        func check(_ moment: Comment) async throws {
+            for (first, last) in [(42, 1), (35, 8), (40, 3), (20, 20)] {
+                let from = CivilDate(daysSinceEpoch: today - first)
+                let to = CivilDate(daysSinceEpoch: today - last)
+                let inRange = sent.filter { (Int($0.values["day"]!)!) >= today - first && (Int($0.values["day"]!)!) <= today - last }
+                for dimension in ["page", "referrer", "browser", "country"] {
+                    let found = try await Self.breakdown(stack, "dimension=\(dimension)&from=\(from.isoString)&to=\(to.isoString)")
+                    #expect(
+                        found == Self.expected(inRange, dimension: dimension), "\(dimension) \(from.isoString)…\(to.isoString), \(moment)")
+                }
+            }
+        }
+        try await check("once the weeks are closed")
+        // Late events of closed weeks (an import; a lagging archiver goes the same way).
+        try await Self.importEvents(events(from: 30, count: 40, step: 11, offset: 7), stack, name: "late.ndjson")
+        try await check("after late events")
+        let rebuild = try await stack.archiverCommand(["rebuild", "--since", CivilDate(daysSinceEpoch: today - 25).isoString])
+        #expect(rebuild.status == 0, "\(rebuild.output)")
+        try await check("after a rebuild")
     }
 }
