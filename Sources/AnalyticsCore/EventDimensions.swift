@@ -73,24 +73,53 @@ public struct EventDimensions: Sendable, Hashable {
 
     /// One dimension's value.
     public subscript(name: Name) -> String {
-        get { self[keyPath: Self.keyPath(name)] }
-        set { self[keyPath: Self.keyPath(name)] = newValue }
+        // A switch, not key paths: the archiver reads every value of every event.
+        get {
+            switch name {
+            case .host: host
+            case .path: path
+            case .referrerSource: referrerSource
+            case .utmSource: utmSource
+            case .utmMedium: utmMedium
+            case .utmCampaign: utmCampaign
+            case .browser: browser
+            case .browserVersion: browserVersion
+            case .os: os
+            case .device: device
+            case .country: country
+            }
+        }
+        set {
+            switch name {
+            case .host: host = newValue
+            case .path: path = newValue
+            case .referrerSource: referrerSource = newValue
+            case .utmSource: utmSource = newValue
+            case .utmMedium: utmMedium = newValue
+            case .utmCampaign: utmCampaign = newValue
+            case .browser: browser = newValue
+            case .browserVersion: browserVersion = newValue
+            case .os: os = newValue
+            case .device: device = newValue
+            case .country: country = newValue
+            }
+        }
     }
 
-    private static func keyPath(_ name: Name) -> WritableKeyPath<EventDimensions, String> {
-        switch name {
-        case .host: \.host
-        case .path: \.path
-        case .referrerSource: \.referrerSource
-        case .utmSource: \.utmSource
-        case .utmMedium: \.utmMedium
-        case .utmCampaign: \.utmCampaign
-        case .browser: \.browser
-        case .browserVersion: \.browserVersion
-        case .os: \.os
-        case .device: \.device
-        case .country: \.country
-        }
+    /// Calls `body` with each value and its position in ``Name/allCases``, in that order.
+    @inlinable
+    public func forEachValue(_ body: (Int, String) throws -> Void) rethrows {
+        try body(0, host)
+        try body(1, path)
+        try body(2, referrerSource)
+        try body(3, utmSource)
+        try body(4, utmMedium)
+        try body(5, utmCampaign)
+        try body(6, browser)
+        try body(7, browserVersion)
+        try body(8, os)
+        try body(9, device)
+        try body(10, country)
     }
 
     /// The dimensions, named as the columns of `analytics_events` that hold them.
@@ -142,9 +171,29 @@ extension EventDimensions {
 
     /// Reads ``packed``; nil when the text is not in that format.
     public init?(packed: some StringProtocol) {
-        let parts = packed.split(separator: "\t", omittingEmptySubsequences: false)
-        guard parts.count == Name.allCases.count + 1, parts[0] == Self.packedVersion else { return nil }
+        // One pass over the bytes: the archiver reads this for every event.
+        let utf8 = packed.utf8
+        var start = utf8.startIndex
+        guard start != utf8.endIndex, utf8[start] == Self.packedVersion.utf8.first else { return nil }
+        start = utf8.index(after: start)
+        guard start != utf8.endIndex, utf8[start] == UInt8(ascii: "\t") else { return nil }
+        start = utf8.index(after: start)
         self.init()
-        for (name, part) in zip(Name.allCases, parts.dropFirst()) { self[name] = String(part) }
+        var field = 0
+        var index = start
+        while true {
+            if index == utf8.endIndex || utf8[index] == UInt8(ascii: "\t") {
+                guard field < Self.nameCount else { return nil }
+                self[Self.names[field]] = String(packed[start..<index])
+                field += 1
+                if index == utf8.endIndex { break }
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        guard field == Self.nameCount else { return nil }
     }
+
+    private static let names = Name.allCases
+    private static let nameCount = Name.allCases.count
 }

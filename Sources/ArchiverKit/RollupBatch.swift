@@ -27,8 +27,15 @@ struct RollupBatch: Sendable {
 
     /// Counts per hour, by the hour's start in seconds since the Unix epoch.
     private(set) var hours: [Int64: Counts] = [:]
-    /// Counts per day and dimension value.
-    private(set) var days: [DayKey: Counts] = [:]
+    /// Counts per day: the day's totals, and each dimension's values.
+    private var dayGroups: [CivilDate: DayGroups] = [:]
+
+    /// One day's counts, kept per dimension so that counting an event hashes only its values.
+    struct DayGroups: Sendable {
+        var totals = Counts()
+        /// Per dimension, in the order of ``RollupBatch/dimensionNames``: counts by value.
+        var values = [[String: Counts]](repeating: [:], count: RollupBatch.dimensionNames.count)
+    }
 
     /// The dimensions of `analytics_rollup_days` besides the totals: the event type, then the
     /// columns of ``EventDimensions``.
@@ -43,19 +50,25 @@ struct RollupBatch: Sendable {
 
     var isEmpty: Bool { hours.isEmpty }
 
+    /// Counts per day and dimension value.
+    var days: [DayKey: Counts] {
+        var rows: [DayKey: Counts] = [:]
+        for (day, groups) in dayGroups {
+            rows[DayKey(day: day, dimension: "", value: "")] = groups.totals
+            for (index, values) in groups.values.enumerated() {
+                for (value, counts) in values { rows[DayKey(day: day, dimension: Self.dimensionNames[index], value: value)] = counts }
+            }
+        }
+        return rows
+    }
+
     /// Counts one event in its hour, its day's totals and each of its dimension values.
     mutating func add(_ event: AnalyticsEvent) {
         let pageview: Int64 = event.eventType == DomainEvent.pageview ? 1 : 0
-        let hour = Self.hourStart(ofMilliseconds: event.createdAt)
-        hours[hour, default: Counts()].count(visitor: event.visitorID, pageviews: pageview)
-        let day = TimeBucket(epochMilliseconds: event.createdAt).date
-        days[DayKey(day: day, dimension: "", value: ""), default: Counts()].count(visitor: event.visitorID, pageviews: pageview)
-        days[DayKey(day: day, dimension: "event_type", value: event.eventType), default: Counts()].count(
-            visitor: event.visitorID, pageviews: pageview)
-        for name in EventDimensions.Name.allCases {
-            days[DayKey(day: day, dimension: name.rawValue, value: event.dimensions[name]), default: Counts()].count(
-                visitor: event.visitorID, pageviews: pageview)
-        }
+        let visitor = event.visitorID
+        hours[Self.hourStart(ofMilliseconds: event.createdAt), default: Counts()].count(visitor: visitor, pageviews: pageview)
+        dayGroups[TimeBucket(epochMilliseconds: event.createdAt).date, default: DayGroups()].add(
+            event, visitor: visitor, pageviews: pageview)
     }
 
     /// The start of the UTC hour holding an instant, in seconds (floored, also before 1970).
@@ -72,12 +85,31 @@ struct RollupBatch: Sendable {
 
     /// The day rows in the primary key's order.
     var sortedDays: [(key: DayKey, counts: Counts)] {
-        days.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        var rows: [(key: DayKey, counts: Counts)] = []
+        let days = dayGroups.keys.sorted()
+        for (dimension, index) in Self.dimensionsInKeyOrder {
+            for day in days {
+                guard let groups = dayGroups[day] else { continue }
+                guard let index else {
+                    rows.append((DayKey(day: day, dimension: "", value: ""), groups.totals))
+                    continue
+                }
+                for (value, counts) in groups.values[index].sorted(by: { $0.key < $1.key }) {
+                    rows.append((DayKey(day: day, dimension: dimension, value: value), counts))
+                }
+            }
+        }
+        return rows
     }
+
+    /// The dimensions in the key's order, each with its position in ``dimensionNames`` (nil for the
+    /// totals, whose dimension is empty).
+    static let dimensionsInKeyOrder: [(name: String, index: Int?)] =
+        [("", nil)] + dimensionNames.enumerated().sorted { $0.element < $1.element }.map { ($0.element, $0.offset) }
 
     /// The weeks (their Mondays) of the batch's days.
     var weeks: Set<CivilDate> {
-        Set(days.keys.map(\.day.monday))
+        Set(dayGroups.keys.map(\.monday))
     }
 
     /// What the batch adds to the rows of `weeks` in `analytics_rollup_weeks`: its day rows of those
@@ -90,6 +122,16 @@ struct RollupBatch: Sendable {
             merged[DayKey(day: monday, dimension: key.dimension, value: key.value), default: Counts()].merge(counts)
         }
         return merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}
+
+extension RollupBatch.DayGroups {
+    mutating func add(_ event: AnalyticsEvent, visitor: UUID, pageviews: Int64) {
+        totals.count(visitor: visitor, pageviews: pageviews)
+        values[0][event.eventType, default: RollupBatch.Counts()].count(visitor: visitor, pageviews: pageviews)
+        event.dimensions.forEachValue { index, value in
+            values[index + 1][value, default: RollupBatch.Counts()].count(visitor: visitor, pageviews: pageviews)
+        }
     }
 }
 
