@@ -89,6 +89,13 @@ struct DashboardBrowserTests {
             let imported = imported.filter { week.contains($0.day) }
             let expected = week.map { day in imported.filter { $0.day == day }.count }
             try await expectHistory(week, values: expected, browser, "the last 7 days")
+            // The chart draws the same points: one vertex a day, scaled to the highest.
+            let vertices = try await browser.evaluate(
+                "return (document.querySelector('#history-chart path.line').getAttribute('d').match(/[ML]/g) || []).length", as: Int.self)
+            #expect(vertices == 7)
+            let label = try await browser.evaluate(
+                "return document.getElementById('history-chart').getAttribute('aria-label')", as: String.self)
+            #expect(label.contains("highest \(expected.max() ?? 0)"), "chart label: \(label)")
             #expect(try await browser.evaluate("return document.getElementById('token-form').hidden", as: Bool.self))
             let pages = try await breakdown("page", browser)
             #expect(pages == ["/pricing": imported.filter { $0.path == "/pricing" }.count, "/": imported.filter { $0.path == "/" }.count])
