@@ -1,6 +1,7 @@
 import AnalyticsCore
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 
 extension EventStore {
@@ -61,28 +62,18 @@ extension EventStore {
         return found
     }
 
-    /// The visitors of each group as two parallel arrays: the group's position (from 1, as `WITH
-    /// ORDINALITY` numbers rows) and the visitor id.
-    private static func visitorPairs(_ groups: some Sequence<RollupBatch.Counts>) -> (groups: [Int64], visitors: [UUID]) {
-        var numbers: [Int64] = []
-        var visitors: [UUID] = []
-        for (index, counts) in groups.enumerated() {
-            numbers.append(contentsOf: repeatElement(Int64(index + 1), count: counts.visitors.count))
-            visitors.append(contentsOf: counts.visitors)
-        }
-        return (numbers, visitors)
+    /// Each row's visitors as the bytes of its sketch (``VisitorSketch``): PostgreSQL only merges them.
+    private static func sketches(_ rows: some Sequence<RollupBatch.Counts>) -> [ByteBuffer] {
+        rows.map { VisitorSketch.sketch(of: $0.visitors) }
     }
 
     private func upsertHours(_ hours: [(start: Int64, counts: RollupBatch.Counts)], connection: PostgresConnection) async throws {
-        let pairs = Self.visitorPairs(hours.lazy.map(\.counts))
         try await connection.query(
             """
             INSERT INTO analytics_rollup_hours AS r (hour, events, pageviews, visitors)
-            SELECT to_timestamp(g.start), g.events, g.pageviews, v.sketch
-            FROM unnest(\(hours.map(\.start))::int8[], \(hours.map(\.counts.events))::int8[], \(hours.map(\.counts.pageviews))::int8[])
-                 WITH ORDINALITY AS g(start, events, pageviews, n)
-            JOIN (SELECT n, hll_add_agg(analytics_visitor_hash(visitor)) AS sketch
-                  FROM unnest(\(pairs.groups)::int8[], \(pairs.visitors)::uuid[]) AS p(n, visitor) GROUP BY n) v ON v.n = g.n
+            SELECT to_timestamp(g.start), g.events, g.pageviews, g.sketch::hll
+            FROM unnest(\(hours.map(\.start))::int8[], \(hours.map(\.counts.events))::int8[], \(hours.map(\.counts.pageviews))::int8[],
+                        \(Self.sketches(hours.lazy.map(\.counts)))::bytea[]) WITH ORDINALITY AS g(start, events, pageviews, sketch, n)
             ORDER BY g.n
             ON CONFLICT (hour) DO UPDATE
             SET events = r.events + EXCLUDED.events, pageviews = r.pageviews + EXCLUDED.pageviews,
@@ -104,16 +95,14 @@ extension EventStore {
     )
         async throws
     {
-        let pairs = Self.visitorPairs(rows.lazy.map(\.counts))
         try await connection.query(
             """
             INSERT INTO \(unescaped: table.name) AS r (\(unescaped: table.column), dimension, value, events, pageviews, visitors)
-            SELECT g.day::date, g.dimension, g.value, g.events, g.pageviews, v.sketch
+            SELECT g.day::date, g.dimension, g.value, g.events, g.pageviews, g.sketch::hll
             FROM unnest(\(rows.map(\.key.day.isoString))::text[], \(rows.map(\.key.dimension))::text[],
-                        \(rows.map(\.key.value))::text[], \(rows.map(\.counts.events))::int8[], \(rows.map(\.counts.pageviews))::int8[])
-                 WITH ORDINALITY AS g(day, dimension, value, events, pageviews, n)
-            JOIN (SELECT n, hll_add_agg(analytics_visitor_hash(visitor)) AS sketch
-                  FROM unnest(\(pairs.groups)::int8[], \(pairs.visitors)::uuid[]) AS p(n, visitor) GROUP BY n) v ON v.n = g.n
+                        \(rows.map(\.key.value))::text[], \(rows.map(\.counts.events))::int8[], \(rows.map(\.counts.pageviews))::int8[],
+                        \(Self.sketches(rows.lazy.map(\.counts)))::bytea[])
+                 WITH ORDINALITY AS g(day, dimension, value, events, pageviews, sketch, n)
             ORDER BY g.n
             ON CONFLICT (dimension, \(unescaped: table.column), value) DO UPDATE
             SET events = r.events + EXCLUDED.events, pageviews = r.pageviews + EXCLUDED.pageviews,
