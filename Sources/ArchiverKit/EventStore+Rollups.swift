@@ -64,7 +64,7 @@ extension EventStore {
 
     /// Each row's visitors as the bytes of its sketch (``VisitorSketch``): PostgreSQL only merges them.
     private static func sketches(_ rows: some Sequence<RollupBatch.Counts>) -> [ByteBuffer] {
-        rows.map { VisitorSketch.sketch(of: $0.visitors) }
+        rows.map { VisitorSketch.sketch(ofHashes: $0.visitors) }
     }
 
     private func upsertHours(_ hours: [(start: Int64, counts: RollupBatch.Counts)], connection: PostgresConnection) async throws {

@@ -2,15 +2,16 @@ import AnalyticsCore
 import Foundation
 
 /// What a batch of newly stored events adds to the history's rollups: per hour, and per day and
-/// dimension value, the number of events, of pageviews, and the distinct visitors (which PostgreSQL
-/// turns into a mergeable sketch). Built from the events a transaction actually inserted, so that an
+/// dimension value, the number of events, of pageviews, and the distinct visitors (by their
+/// ``VisitorSketch`` hash, computed once per event; each row's set becomes a mergeable sketch). Built from the events a transaction actually inserted, so that an
 /// event stored twice (a re-delivery, an import of what is already there) is counted once.
 struct RollupBatch: Sendable {
     /// The counts of one hour or one day's dimension value.
     struct Counts: Sendable, Equatable {
         var events: Int64 = 0
         var pageviews: Int64 = 0
-        var visitors: Set<UUID> = []
+        /// The visitors' hashes (``VisitorSketch/hash(_:)``).
+        var visitors: Set<Int64> = []
     }
 
     /// A day's value of one dimension; dimension and value are empty for the day's totals.
@@ -65,7 +66,7 @@ struct RollupBatch: Sendable {
     /// Counts one event in its hour, its day's totals and each of its dimension values.
     mutating func add(_ event: AnalyticsEvent) {
         let pageview: Int64 = event.eventType == DomainEvent.pageview ? 1 : 0
-        let visitor = event.visitorID
+        let visitor = Int64(bitPattern: VisitorSketch.hash(event.visitorID))
         hours[Self.hourStart(ofMilliseconds: event.createdAt), default: Counts()].count(visitor: visitor, pageviews: pageview)
         dayGroups[TimeBucket(epochMilliseconds: event.createdAt).date, default: DayGroups()].add(
             event, visitor: visitor, pageviews: pageview)
@@ -126,7 +127,7 @@ struct RollupBatch: Sendable {
 }
 
 extension RollupBatch.DayGroups {
-    mutating func add(_ event: AnalyticsEvent, visitor: UUID, pageviews: Int64) {
+    mutating func add(_ event: AnalyticsEvent, visitor: Int64, pageviews: Int64) {
         totals.count(visitor: visitor, pageviews: pageviews)
         values[0][event.eventType, default: RollupBatch.Counts()].count(visitor: visitor, pageviews: pageviews)
         event.dimensions.forEachValue { index, value in
@@ -136,7 +137,7 @@ extension RollupBatch.DayGroups {
 }
 
 extension RollupBatch.Counts {
-    mutating func count(visitor: UUID, pageviews: Int64) {
+    mutating func count(visitor: Int64, pageviews: Int64) {
         events += 1
         self.pageviews += pageviews
         visitors.insert(visitor)

@@ -33,7 +33,12 @@ enum VisitorSketch {
 
     /// The sketch of `visitors`.
     static func sketch(of visitors: some Collection<UUID>) -> ByteBuffer {
-        var hashes = visitors.map { Int64(bitPattern: hash($0)) }
+        sketch(ofHashes: visitors.map { Int64(bitPattern: hash($0)) })
+    }
+
+    /// The sketch of the visitors whose hashes (``hash(_:)``, as signed integers) these are.
+    static func sketch(ofHashes visitorHashes: some Collection<Int64>) -> ByteBuffer {
+        var hashes = Array(visitorHashes)
         // Signed ascending, without duplicates (two ids may hash alike), as the extension keeps them.
         hashes.sort()
         var unique = 0

@@ -9,6 +9,8 @@ struct RollupBatchTests {
     /// 2026-11-27T23:59:59.999Z and the next millisecond, the first of 2026-11-28.
     static let lastOfDay: Int64 = 1_795_823_999_999
 
+    static func hash(_ visitor: UUID) -> Int64 { Int64(bitPattern: VisitorSketch.hash(visitor)) }
+
     static func event(_ ms: Int64, _ visitor: UUID, type: String = "pageview", path: String = "/") -> AnalyticsEvent {
         var dimensions = EventDimensions()
         dimensions.path = path
@@ -25,7 +27,7 @@ struct RollupBatchTests {
         #expect(hours.map(\.start) == [(Self.lastOfDay + 1) / 1000 - 3600, (Self.lastOfDay + 1) / 1000])
         #expect(hours.map(\.counts.events) == [2, 1])
         #expect(hours.map(\.counts.pageviews) == [1, 1])
-        #expect(hours[0].counts.visitors == [a])
+        #expect(hours[0].counts.visitors == [Self.hash(a)])
         let totals = batch.sortedDays.filter { $0.key.dimension == "" }
         #expect(totals.map(\.key.day.isoString) == ["2026-11-27", "2026-11-28"])
         #expect(totals.map(\.counts.events) == [2, 1])
@@ -72,9 +74,11 @@ struct RollupBatchTests {
         let paths = rows.filter { $0.key.dimension == "path" }
         #expect(paths.map(\.key.value) == ["/x", "/y"])
         #expect(paths.map(\.counts.events) == [2, 1])
-        #expect(paths[0].counts.visitors == [a])
+        #expect(paths[0].counts.visitors == [Self.hash(a)])
         let totals = rows.filter { $0.key.dimension == "" }
-        #expect(totals.map(\.counts.events) == [3] && totals.map(\.counts.pageviews) == [2] && totals.first?.counts.visitors == [a, b])
+        #expect(
+            totals.map(\.counts.events) == [3] && totals.map(\.counts.pageviews) == [2]
+                && totals.first?.counts.visitors == [Self.hash(a), Self.hash(b)])
         #expect(rows.map(\.key) == rows.map(\.key).sorted())
         #expect(batch.weekRows(of: [following]).filter { $0.key.dimension == "" }.map(\.counts.events) == [1])
         #expect(batch.weekRows(of: []).isEmpty)
