@@ -777,7 +777,11 @@ tr[data-value] { cursor: pointer; }
 @media (max-width: 30rem) {
   #export-csv { margin-left: 0; }
   .figures dd { font-size: 1.4rem; }
-  th, td { padding: .3rem .25rem; }
+  /* Four columns of a breakdown within 320 px: narrower margins and headings. */
+  .top, main, footer { padding: 0 .5rem; }
+  .card { padding: .75rem .6rem; }
+  th, td { padding: .3rem .2rem; }
+  th { font-size: .72rem; }
 }
 
 """#),

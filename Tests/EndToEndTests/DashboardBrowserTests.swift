@@ -158,6 +158,47 @@ struct DashboardBrowserTests {
         }
     }
 
+    @Test("The dashboard fits a phone's screen, follows the system's dark theme, and is reachable from the keyboard")
+    func phoneDarkAndKeyboard() async throws {
+        let stack = try await ServiceStack(withHub: true)
+        defer { Task { await stack.shutdown() } }
+        try await withBrowser(stack) { browser in
+            try await browser.setWindowSize(width: 320, height: 640)
+            try await browser.devTools(
+                "Emulation.setEmulatedMedia", ["features": [["name": "prefers-color-scheme", "value": "dark"]]])
+            try await browser.navigate(to: stack.http.baseURL + "/")
+            try await waitForLiveState("live", browser, stack)
+            // Nothing wider than the screen: no sideways scrolling.
+            let widths = try await browser.evaluate(
+                "return [document.documentElement.clientWidth, document.documentElement.scrollWidth]", as: [Int].self)
+            let wide = try await browser.evaluate(
+                """
+                return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+                  .slice(0, 8).map((e) => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+                """, as: [String].self)
+            #expect(widths.count == 2 && widths[1] <= widths[0], "viewport and page widths: \(widths); beyond the screen: \(wide)")
+            // Dark: light text on a dark background.
+            let luminance = try await browser.evaluate(
+                """
+                const channel = (color) => color.match(/[0-9.]+/g).slice(0, 3).map(Number);
+                const light = (rgb) => (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
+                const style = getComputedStyle(document.body);
+                return [light(channel(style.backgroundColor)), light(channel(style.color))];
+                """, as: [Double].self)
+            #expect(luminance.count == 2 && luminance[0] < 0.3 && luminance[1] > 0.6, "background, text luminance: \(luminance)")
+            // Tab reaches the period control and the metric choice, in the page's order.
+            var reached: [String] = []
+            for _ in 0..<40 {
+                try await browser.press(WebDriverSession.tabKey)
+                reached.append(
+                    try await browser.evaluate("return document.activeElement.id || document.activeElement.tagName", as: String.self))
+            }
+            #expect(reached.contains("period"), "focus went through \(reached)")
+            #expect(reached.contains { $0.hasPrefix("metric-") }, "focus went through \(reached)")
+            #expect(reached.contains("export-csv"), "focus went through \(reached)")
+        }
+    }
+
     // MARK: - The browser
 
     /// Runs `body` with a new browser; on failure, the browser's console joins the error.

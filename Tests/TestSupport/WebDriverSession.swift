@@ -152,6 +152,26 @@ public final class WebDriverSession: Sendable {
         try await command("POST", "/element/\(element)/click", body: [:])
     }
 
+    /// Resizes the browser's window (the page's viewport follows).
+    public func setWindowSize(width: Int, height: Int) async throws {
+        try await command("POST", "/window/rect", body: ["width": width, "height": height])
+    }
+
+    /// The WebDriver key code of Tab.
+    public static let tabKey = "\u{E004}"
+
+    /// Presses and releases one key (a character, or a WebDriver key code such as ``tabKey``) in the
+    /// focused element, as the keyboard would.
+    public func press(_ key: String) async throws {
+        let actions: [[String: Any]] = [["type": "keyDown", "value": key], ["type": "keyUp", "value": key]]
+        try await command("POST", "/actions", body: ["actions": [["type": "key", "id": "keyboard", "actions": actions]]])
+    }
+
+    /// Sends a command of Chromium's DevTools protocol (`Emulation.setEmulatedMedia`, say).
+    public func devTools(_ method: String, _ parameters: [String: Any]) async throws {
+        try await command("POST", "/goog/cdp/execute", body: ["cmd": method, "params": parameters])
+    }
+
     /// The browser's console and errors so far (and since the last call), one entry a line.
     public func browserLog() async throws -> String {
         let entries = try await command("POST", "/se/log", body: ["type": "browser"]) as? [[String: Any]] ?? []
