@@ -3,8 +3,9 @@ import Foundation
 
 /// What a batch of newly stored events adds to the history's rollups: per hour, and per day and
 /// dimension value, the number of events, of pageviews, and the distinct visitors (by their
-/// ``VisitorSketch`` hash, computed once per event; each row's set becomes a mergeable sketch). Built from the events a transaction actually inserted, so that an
-/// event stored twice (a re-delivery, an import of what is already there) is counted once.
+/// ``VisitorSketch`` hash, computed once per event; each row's set becomes a mergeable sketch).
+/// Built from the events a transaction actually inserted, so that an event stored twice (a
+/// re-delivery, an import of what is already there) is counted once.
 struct RollupBatch: Sendable {
     /// The counts of one hour or one day's dimension value.
     struct Counts: Sendable, Equatable {
@@ -50,18 +51,6 @@ struct RollupBatch: Sendable {
     }
 
     var isEmpty: Bool { hours.isEmpty }
-
-    /// Counts per day and dimension value.
-    var days: [DayKey: Counts] {
-        var rows: [DayKey: Counts] = [:]
-        for (day, groups) in dayGroups {
-            rows[DayKey(day: day, dimension: "", value: "")] = groups.totals
-            for (index, values) in groups.values.enumerated() {
-                for (value, counts) in values { rows[DayKey(day: day, dimension: Self.dimensionNames[index], value: value)] = counts }
-            }
-        }
-        return rows
-    }
 
     /// Counts one event in its hour, its day's totals and each of its dimension values.
     mutating func add(_ event: AnalyticsEvent) {
@@ -117,10 +106,8 @@ struct RollupBatch: Sendable {
     /// weeks merged per week (the key's day is the Monday), in the primary key's order.
     func weekRows(of weeks: Set<CivilDate>) -> [(key: DayKey, counts: Counts)] {
         var merged: [DayKey: Counts] = [:]
-        for (key, counts) in days {
-            let monday = key.day.monday
-            guard weeks.contains(monday) else { continue }
-            merged[DayKey(day: monday, dimension: key.dimension, value: key.value), default: Counts()].merge(counts)
+        for (key, counts) in sortedDays where weeks.contains(key.day.monday) {
+            merged[DayKey(day: key.day.monday, dimension: key.dimension, value: key.value), default: Counts()].merge(counts)
         }
         return merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }

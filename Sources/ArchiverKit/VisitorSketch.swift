@@ -31,21 +31,9 @@ enum VisitorSketch {
         case full = 0x14
     }
 
-    /// The sketch of `visitors`.
-    static func sketch(of visitors: some Collection<UUID>) -> ByteBuffer {
-        sketch(ofHashes: visitors.map { Int64(bitPattern: hash($0)) })
-    }
-
     /// The sketch of the visitors whose hashes (``hash(_:)``, as signed integers) these are.
-    static func sketch(ofHashes visitorHashes: some Collection<Int64>) -> ByteBuffer {
-        var hashes = Array(visitorHashes)
-        // Signed ascending, without duplicates (two ids may hash alike), as the extension keeps them.
-        hashes.sort()
-        var unique = 0
-        for hash in hashes where unique == 0 || hashes[unique - 1] != hash {
-            hashes[unique] = hash
-            unique += 1
-        }
+    static func sketch(ofHashes hashes: Set<Int64>) -> ByteBuffer {
+        let unique = hashes.count
         var buffer = ByteBuffer()
         if unique == 0 {
             buffer.writeInteger(Representation.empty.rawValue)
@@ -54,12 +42,13 @@ enum VisitorSketch {
             buffer.reserveCapacity(3 + 8 * unique)
             buffer.writeInteger(Representation.explicit.rawValue)
             buffer.writeBytes(parameters)
-            for hash in hashes.prefix(unique) { buffer.writeInteger(hash, endianness: .big) }
+            // Signed ascending, as the extension keeps its explicit lists.
+            for hash in hashes.sorted() { buffer.writeInteger(hash, endianness: .big) }
         } else {
             buffer.reserveCapacity(3 + registerCount * registerWidth / 8)
             buffer.writeInteger(Representation.full.rawValue)
             buffer.writeBytes(parameters)
-            writeRegisters(of: hashes.prefix(unique), to: &buffer)
+            writeRegisters(of: hashes, to: &buffer)
         }
         return buffer
     }
