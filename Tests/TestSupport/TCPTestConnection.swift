@@ -9,10 +9,13 @@ import Glibc
 public final class TCPTestConnection: Sendable {
     let fd: Int32
 
-    /// - Parameter receiveTimeout: generous: a loaded test machine may take seconds to answer.
-    public init(port: Int, receiveTimeout: Duration = .seconds(15)) throws {
+    /// - Parameters:
+    ///   - receiveTimeout: generous: a loaded test machine may take seconds to answer.
+    ///   - source: the loopback address to connect from (any of 127.0.0.0/8), so that a test can be
+    ///     a client of its own, apart from the connections its HTTP client keeps to 127.0.0.1.
+    public init(port: Int, receiveTimeout: Duration = .seconds(15), from source: String = "127.0.0.1") throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard Self.connect(fd, toLoopbackPort: port) else {
+        guard Self.bind(fd, to: source), Self.connect(fd, toLoopbackPort: port) else {
             close(fd)
             throw TestSupportError("connect to port \(port) failed")
         }
@@ -96,6 +99,16 @@ public final class TCPTestConnection: Sendable {
     /// follow the previous body directly: bodies end without a line break.)
     public static func statuses(in text: String) -> [Int] {
         text.matches(of: #/HTTP/1\.1 ([0-9]{3}) /#).compactMap { Int($0.1) }
+    }
+
+    /// Binds a TCP socket to an address of this machine and any free port.
+    static func bind(_ fd: Int32, to source: String) -> Bool {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr(source)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     /// Connects a TCP socket to 127.0.0.1:port; false if refused.
