@@ -46,12 +46,16 @@ extension PostgresEndpoint {
             idleInTransaction = .seconds(configuration.databaseIdleTransactionTimeoutSeconds)
         }
 
-        /// The settings as startup parameters, in milliseconds.
+        /// The settings as startup parameters, in milliseconds, and `jit` off: the service's
+        /// statements are short, and over daily partitions the planner's cost estimates pass JIT's
+        /// threshold while compiling the plan's hundreds of expressions takes longer than running
+        /// them (bench/README.md, the history's filtered questions).
         var startupParameters: [(String, String)] {
             [
                 ("statement_timeout", String(statement.inMilliseconds)),
                 ("lock_timeout", String(lock.inMilliseconds)),
                 ("idle_in_transaction_session_timeout", String(idleInTransaction.inMilliseconds)),
+                ("jit", "off"),
             ]
         }
     }

@@ -38,6 +38,19 @@ struct ArchiverIntegrationTests {
         #expect(seen == "\(theirs.min()!)|\(theirs.max()!)")
     }
 
+    @Test func everySessionStartsWithItsTimeoutsAndWithoutJIT() async throws {
+        let h = try await ArchiverHarness()
+        defer { Task { await h.shutdown() } }
+        var settings: [String] = []
+        let rows = try await h.client.query(
+            """
+            SELECT current_setting('statement_timeout') || ' ' || current_setting('lock_timeout') || ' '
+                   || current_setting('idle_in_transaction_session_timeout') || ' ' || current_setting('jit')
+            """, logger: h.logger)
+        for try await setting in rows.decode(String.self) { settings.append(setting) }
+        #expect(settings == ["5min 30s 1min off"])
+    }
+
     @Test func migrationsGoDownAndUpAgainAndRaceSafely() async throws {
         let h = try await ArchiverHarness()
         defer { Task { await h.shutdown() } }
