@@ -39,6 +39,9 @@ public final class Supervisor: Service, Sendable {
         public var drainTimeout: Duration = .seconds(20)
         /// The period of the supervising loop.
         public var tick: Duration = .milliseconds(100)
+        /// A directory made for the notify socket by the supervisor itself (not systemd's
+        /// `RuntimeDirectory=`), removed when ``run()`` returns; nil when someone else owns it.
+        public var privateDirectory: String?
 
         public init(
             workers: [WorkerSpec], migration: (executable: String, arguments: [String]), environment: [String: String],
@@ -117,6 +120,9 @@ public final class Supervisor: Service, Sendable {
     /// - Throws: ``SupervisorError`` when the notify socket cannot be made, or when a worker ended
     ///   too often (after every worker was stopped), so that the process exits non-zero.
     public func run() async throws {
+        defer {
+            if let directory = settings.privateDirectory { try? FileManager.default.removeItem(atPath: directory) }
+        }
         let socket = try NotifySocket(path: settings.notifySocketPath)
         var workers = settings.workers.map { Runtime(spec: $0) }
         try await withGracefulShutdownHandler {

@@ -44,19 +44,21 @@ public struct SupervisorApplication: ServiceApplication {
                     "the workers' ports (each worker's admin port above it, and the hubs' above ANALYTICS_WS_PORT) would pass 65535: choose lower ports"
             )
         }
-        // systemd's RuntimeDirectory= when there is one; else a private directory of our own.
-        let runtime =
-            environment["RUNTIME_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }
-            ?? NSTemporaryDirectory() + "analytics-supervisor-\(getpid())"
+        // systemd's RuntimeDirectory= when there is one; else a private directory of our own,
+        // removed when the supervisor stops.
+        let systemdRuntime = environment["RUNTIME_DIRECTORY"].flatMap { $0.split(separator: ":").first.map(String.init) }
+        let runtime = systemdRuntime ?? NSTemporaryDirectory() + "analytics-supervisor-\(getpid())"
         try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // The workers must not see systemd's variables: they talk to us.
         var base = environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"] { base[key] = nil }
         let registry = MetricsRegistry(namespace: configuration.metricsNamespace)
+        var settings = Supervisor.Settings(
+            workers: plan, migration: WorkerPlan.migration(binaryDirectory: binaries), environment: base,
+            workerWatchdog: .seconds(configuration.workerWatchdogSeconds), notifySocketPath: runtime + "/notify.sock")
+        settings.privateDirectory = systemdRuntime == nil ? runtime : nil
         let supervisor = Supervisor(
-            settings: .init(
-                workers: plan, migration: WorkerPlan.migration(binaryDirectory: binaries), environment: base,
-                workerWatchdog: .seconds(configuration.workerWatchdogSeconds), notifySocketPath: runtime + "/notify.sock"),
+            settings: settings,
             systemd: SystemdNotifier(environment: environment),
             metrics: SupervisorMetrics(registry: registry, workers: plan.map(\.name)), logger: logger)
         self.supervisor = supervisor

@@ -251,6 +251,9 @@ struct SupervisorIntegrationTests {
         let supervisorPID = stack.pid
         let workers = ProcessTree.children(of: supervisorPID).map(\.pid)
         #expect(workers.count == 5)
+        // Without systemd's RuntimeDirectory= the notify socket lives in a directory of its own.
+        let runtimeDirectory = NSTemporaryDirectory() + "analytics-supervisor-\(supervisorPID)"
+        #expect(FileManager.default.fileExists(atPath: runtimeDirectory + "/notify.sock"))
         let stopped = ContinuousClock.now
         let status = await stack.supervisor.stop()
         stop.withLock { $0 = true }
@@ -258,6 +261,7 @@ struct SupervisorIntegrationTests {
         #expect(status == 0)
         #expect(ContinuousClock.now - stopped < .seconds(30))
         #expect(workers.allSatisfy { kill($0, 0) != 0 }, "no worker left behind")
+        #expect(!FileManager.default.fileExists(atPath: runtimeDirectory), "no directory left behind")
         let expected = accepted.value
         #expect(expected > 100)
         #expect(try stack.postgres.psql("SELECT count(*) FROM analytics_events") == String(expected))
