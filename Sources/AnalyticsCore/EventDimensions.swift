@@ -158,8 +158,13 @@ extension EventDimensions {
     /// The dimensions as one field of a stream entry: the values in the order of ``Name/allCases``,
     /// separated by tabs (which no value holds), after a format version.
     public var packed: String {
-        var text = Self.packedVersion
-        for value in values {
+        // Sized first and written once: the gateway packs every event it accepts.
+        var length = Self.packedVersion.utf8.count
+        forEachValue { _, value in length += 1 + value.utf8.count }
+        var text = String()
+        text.reserveCapacity(length)
+        text += Self.packedVersion
+        forEachValue { _, value in
             text += "\t"
             text += value
         }

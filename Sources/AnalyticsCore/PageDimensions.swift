@@ -59,7 +59,9 @@ public struct PageDimensions: Sendable, Equatable {
     }
 }
 
-/// The pieces of an absolute URL the dimensions need, found by scanning it once.
+/// The pieces of an absolute URL the dimensions need, found by scanning its bytes once: this runs
+/// on every event (and on its referrer), and the delimiters are all ASCII, so no character of the
+/// URL needs to be formed.
 struct URLParts {
     /// Lower-cased, without user information or port; IPv6 literals keep their brackets.
     var host = ""
@@ -67,20 +69,35 @@ struct URLParts {
     var query: Substring = ""
 
     init(_ url: String) {
-        var rest = Substring(url)
-        if let fragment = rest.firstIndex(of: "#") { rest = rest[..<fragment] }
-        if let question = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: question)...]
-            rest = rest[..<question]
+        let bytes = url.utf8
+        let end = bytes.firstIndex(of: UInt8(ascii: "#")) ?? bytes.endIndex
+        var restEnd = end
+        if let question = bytes[..<end].firstIndex(of: UInt8(ascii: "?")) {
+            query = url[bytes.index(after: question)..<end]
+            restEnd = question
         }
-        guard let schemeEnd = rest.firstRange(of: "://") else {
-            path = rest
+        guard let authorityStart = Self.authorityStart(bytes[..<restEnd]) else {
+            path = url[..<restEnd]
             return
         }
-        let afterScheme = rest[schemeEnd.upperBound...]
-        let slash = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-        path = afterScheme[slash...]
-        host = PageDimensions.host(ofAuthority: afterScheme[..<slash])
+        let slash = bytes[authorityStart..<restEnd].firstIndex(of: UInt8(ascii: "/")) ?? restEnd
+        path = url[slash..<restEnd]
+        host = PageDimensions.host(ofAuthority: url[authorityStart..<slash])
+    }
+
+    /// Where the authority begins: just after the first `://`; nil when there is none.
+    private static func authorityStart(_ bytes: Substring.UTF8View) -> String.Index? {
+        var index = bytes.startIndex
+        while let colon = bytes[index...].firstIndex(of: UInt8(ascii: ":")) {
+            let first = bytes.index(after: colon)
+            guard first != bytes.endIndex else { return nil }
+            let second = bytes.index(after: first)
+            if bytes[first] == UInt8(ascii: "/"), second != bytes.endIndex, bytes[second] == UInt8(ascii: "/") {
+                return bytes.index(after: second)
+            }
+            index = first
+        }
+        return nil
     }
 }
 
@@ -89,10 +106,13 @@ extension PageDimensions {
     /// information or port; IPv6 literals keep their brackets.
     public static func host(ofAuthority authority: some StringProtocol) -> String {
         var authority = Substring(authority)
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+        let bytes = authority.utf8
+        if let at = bytes.lastIndex(of: UInt8(ascii: "@")) { authority = authority[bytes.index(after: at)...] }
+        let hostBytes = authority.utf8
+        if hostBytes.first == UInt8(ascii: "["), let close = hostBytes.firstIndex(of: UInt8(ascii: "]")) {
             return authority[...close].lowercased()
         }
-        return (authority.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").lowercased()
+        let colon = hostBytes.firstIndex(of: UInt8(ascii: ":")) ?? hostBytes.endIndex
+        return authority[..<colon].lowercased()
     }
 }

@@ -35,17 +35,40 @@ public enum StreamEntryCodec {
     /// The field/value pairs of `XADD`, in order.
     /// - Returns: name, value, name, value, …; `url` and `ref` only when the event has them, `dims` last.
     public static func fields(of event: AnalyticsEvent) -> [String] {
-        var fields = [
-            Field.id, event.id.lowercasedString,
-            Field.visitorID, event.visitorID.lowercasedString,
-            Field.eventType, event.eventType,
-            Field.createdAt, String(event.createdAt),
-            Field.eventData, event.eventData,
-        ]
-        if let url = event.pageURL { fields += [Field.pageURL, url] }
-        if let ref = event.referrer { fields += [Field.referrer, ref] }
-        fields += [Field.dimensions, event.dimensions.packed]
+        var fields: [String] = []
+        fields.reserveCapacity(fieldCount(of: event))
+        appendFields(of: event, to: &fields)
         return fields
+    }
+
+    /// How many strings ``fields(of:)`` gives for the event (names and values).
+    public static func fieldCount(of event: AnalyticsEvent) -> Int {
+        12 + (event.pageURL == nil ? 0 : 2) + (event.referrer == nil ? 0 : 2)
+    }
+
+    /// Appends the event's ``fields(of:)`` to an array (the gateway's script arguments), without
+    /// building an array of their own.
+    public static func appendFields(of event: AnalyticsEvent, to fields: inout [String]) {
+        fields.append(Field.id)
+        fields.append(event.id.lowercasedString)
+        fields.append(Field.visitorID)
+        fields.append(event.visitorID.lowercasedString)
+        fields.append(Field.eventType)
+        fields.append(event.eventType)
+        fields.append(Field.createdAt)
+        fields.append(String(event.createdAt))
+        fields.append(Field.eventData)
+        fields.append(event.eventData)
+        if let url = event.pageURL {
+            fields.append(Field.pageURL)
+            fields.append(url)
+        }
+        if let ref = event.referrer {
+            fields.append(Field.referrer)
+            fields.append(ref)
+        }
+        fields.append(Field.dimensions)
+        fields.append(event.dimensions.packed)
     }
 
     /// Years 1 to 9999: anything else is not a time of an event (and would overflow the date

@@ -128,8 +128,23 @@ public struct EventIngest: Sendable {
 
     /// `application/json` or `text/plain`, whatever their parameters (`; charset=UTF-8`).
     static func acceptsBody(ofType contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmed(of: " \t").lowercased() } ?? ""
-        return mediaType == "application/json" || mediaType == "text/plain"
+        // Compared as bytes: every event request carries one.
+        var mediaType = contentType.utf8[...]
+        if let semicolon = mediaType.firstIndex(of: UInt8(ascii: ";")) { mediaType = mediaType[..<semicolon] }
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while let first = mediaType.first, isBlank(first) { mediaType = mediaType.dropFirst() }
+        while let last = mediaType.last, isBlank(last) { mediaType = mediaType.dropLast() }
+        return equalsIgnoringASCIICase(mediaType, "application/json") || equalsIgnoringASCIICase(mediaType, "text/plain")
+    }
+
+    /// `bytes` spell `lowercase`, whatever the case of their ASCII letters.
+    private static func equalsIgnoringASCIICase(_ bytes: Substring.UTF8View, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        return lowercase.withUTF8Buffer { expected in
+            zip(bytes, expected).allSatisfy { byte, wanted in
+                (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == wanted
+            }
+        }
     }
 
     /// Whether the client reached us over HTTPS: said by a trusted proxy's `X-Forwarded-Proto` (the
@@ -245,6 +260,9 @@ public struct EventIngest: Sendable {
         let start = ContinuousClock.now
         let setCookie =
             identity.setCookie && reply.mayKeepCookie ? visitors.setCookieHeader(for: identity.visitorID, secure: reply.secure) : nil
+        // The closure takes what it needs, not `self`: copying the whole ingest for every event
+        // costs a retain and a release of each of its parts.
+        let limitPerMinute = limiter.limitPerMinute
         publisher.publish(event, client: reply.client, idChosenByClient: validated.clientID != nil) { [metrics, refusals] result in
             var created: EventAnswer
             switch result {
@@ -259,7 +277,7 @@ public struct EventIngest: Sendable {
             case .failure(.rateLimited(let retryAfter)):
                 metrics.recordRateLimited()
                 created = .error(
-                    "rate limit: at most \(limiter.limitPerMinute) events a minute per client", status: .tooManyRequests,
+                    "rate limit: at most \(limitPerMinute) events a minute per client", status: .tooManyRequests,
                     retryAfter: retryAfter)
             case .failure(.streamFull):
                 refusals.streamFull(metrics: metrics)

@@ -110,12 +110,13 @@ public struct EventPublisher: Sendable {
         _ event: AnalyticsEvent, client: String?, idChosenByClient: Bool, then: @escaping @Sendable (Result<Outcome, Failure>) -> Void
     ) {
         let rate = client != nil && limits.ratePerMinute > 0 ? limits.ratePerMinute : 0
-        let fields = StreamEntryCodec.fields(of: event)
-        var arguments = [
-            String(rate > 0 ? IngestBatcher.rateWindowMicroseconds / rate : 0),
-            String(idChosenByClient ? limits.idempotencyWindowSeconds : 0), String(fields.count),
-        ]
-        arguments.append(contentsOf: fields)
+        let fieldCount = StreamEntryCodec.fieldCount(of: event)
+        var arguments: [String] = []
+        arguments.reserveCapacity(3 + fieldCount)
+        arguments.append(String(rate > 0 ? IngestBatcher.rateWindowMicroseconds / rate : 0))
+        arguments.append(String(idChosenByClient ? limits.idempotencyWindowSeconds : 0))
+        arguments.append(String(fieldCount))
+        StreamEntryCodec.appendFields(of: event, to: &arguments)
         batcher.submit(
             .init(
                 keys: (keyspace.rateLimit(client: client ?? "-"), keyspace.eventID(event.id.lowercasedString)), arguments: arguments,

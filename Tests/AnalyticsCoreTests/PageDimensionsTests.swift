@@ -11,6 +11,13 @@ struct PageDimensionsTests {
         ("https://[2001:DB8::1]:443/x", "[2001:db8::1]", "/x"),
         ("https://example.test/caf%C3%A9?q=1", "example.test", "/caf%C3%A9"),
         ("/relative/path?utm_source=x", "", "/relative/path"),
+        ("https://exämple.test/café/ü#é", "exämple.test", "/café/ü"),
+        ("urn:x://host/after-a-first-colon", "host", "/after-a-first-colon"),
+        ("mailto:someone", "", "mailto:someone"),
+        ("https:", "", "https:"),
+        ("https:/", "", "https:/"),
+        ("https://", "", "/"),
+        ("https://host:", "host", "/"),
     ])
     func aPageURLGivesItsHostAndPathWithoutQueryOrFragment(url: String, host: String, path: String) {
         let page = PageDimensions(url: url)
