@@ -10,7 +10,9 @@ import ServiceSupport
 /// admin listener and the consumer; and the one-shot commands (migrate, retention, import, rebuild).
 ///
 /// Each ``ArchiverCommand`` subcommand builds one, then either serves ``services()`` or runs its work
-/// inside ``withClients(_:)``.
+/// inside ``withClients(_:)``. Like the aggregator it turns glibc's fast bins off (`AllocatorTuning`):
+/// each batch frees thousands of small objects (stream entries, events, rollup keys) and then asks
+/// for the large buffers of the next COPY.
 public struct ArchiverApplication: Sendable {
     /// The configuration the process was started with.
     public let configuration: AnalyticsConfiguration
@@ -42,6 +44,7 @@ public struct ArchiverApplication: Sendable {
     /// - Throws: ``ArchiverError`` when the migrations directory cannot be found or its files do not
     ///   pair up, or the file system's error reading a migration.
     public init(configuration: AnalyticsConfiguration, logger: Logger) throws {
+        AllocatorTuning.forLargeBatches()
         self.configuration = configuration
         self.logger = logger
         registry = MetricsRegistry(namespace: configuration.metricsNamespace)

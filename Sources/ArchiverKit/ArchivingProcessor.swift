@@ -20,12 +20,12 @@ import Synchronization
 /// The consumer loop around it (recovery of pending entries, claims, reading) is `StreamConsumer`
 /// from ServiceSupport; ``ArchiverApplication/consumer()`` puts the two together.
 public final class ArchivingProcessor: StreamBatchProcessor {
-    /// How the archiver's consumer reads: batches of up to 5,000 entries, gathered for at most
+    /// How the archiver's consumer reads: batches of up to 10,000 entries, gathered for at most
     /// 200 ms after the first, and up to 3 batches stored at once, each in its own transaction on
     /// its own connection, so PostgreSQL uses more than one core while the next batch is read. After
     /// a failure the consumer backs off from 100 ms up to 5 s.
     public static let consumerSettings: StreamConsumer.Settings = {
-        var settings = StreamConsumer.Settings(batchSize: 5000, readyStatus: "archiving")
+        var settings = StreamConsumer.Settings(batchSize: 10000, readyStatus: "archiving")
         settings.gathering = .milliseconds(200)
         settings.batchesInFlight = 3
         settings.timing.backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(5))
