@@ -47,7 +47,8 @@ struct ArchiverEndToEndTests {
         let expected = tally.accepted
         // Nothing was refused while PostgreSQL was down.
         #expect(tally.other == 0)
-        #expect(await eventually(timeout: .seconds(60)) { (try? stack.storedEvents()) == expected })
+        let stored = await eventually(timeout: .seconds(60)) { (try? stack.storedEvents()) == expected }
+        #expect(stored, "PostgreSQL holds \((try? stack.storedEvents()) ?? -1) events, \(expected) were accepted")
         #expect(await eventually { (try? await stack.countedEvents()) == expected })
     }
 
