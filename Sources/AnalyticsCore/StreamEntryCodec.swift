@@ -36,15 +36,13 @@ public enum StreamEntryCodec {
     /// - Returns: name, value, name, value, …; `url` and `ref` only when the event has them, `dims` last.
     public static func fields(of event: AnalyticsEvent) -> [String] {
         var fields: [String] = []
-        fields.reserveCapacity(fieldCount(of: event))
+        fields.reserveCapacity(maximumFieldCount)
         appendFields(of: event, to: &fields)
         return fields
     }
 
-    /// How many strings ``fields(of:)`` gives for the event (names and values).
-    public static func fieldCount(of event: AnalyticsEvent) -> Int {
-        12 + (event.pageURL == nil ? 0 : 2) + (event.referrer == nil ? 0 : 2)
-    }
+    /// The most strings ``fields(of:)`` gives for an event (names and values): room to reserve.
+    public static let maximumFieldCount = 16
 
     /// Appends the event's ``fields(of:)`` to an array (the gateway's script arguments), without
     /// building an array of their own.

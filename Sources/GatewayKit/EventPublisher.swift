@@ -110,13 +110,14 @@ public struct EventPublisher: Sendable {
         _ event: AnalyticsEvent, client: String?, idChosenByClient: Bool, then: @escaping @Sendable (Result<Outcome, Failure>) -> Void
     ) {
         let rate = client != nil && limits.ratePerMinute > 0 ? limits.ratePerMinute : 0
-        let fieldCount = StreamEntryCodec.fieldCount(of: event)
         var arguments: [String] = []
-        arguments.reserveCapacity(3 + fieldCount)
+        arguments.reserveCapacity(3 + StreamEntryCodec.maximumFieldCount)
         arguments.append(String(rate > 0 ? IngestBatcher.rateWindowMicroseconds / rate : 0))
         arguments.append(String(idChosenByClient ? limits.idempotencyWindowSeconds : 0))
-        arguments.append(String(fieldCount))
+        // The count of the fields that follow, filled in once they are appended.
+        arguments.append("")
         StreamEntryCodec.appendFields(of: event, to: &arguments)
+        arguments[2] = String(arguments.count - 3)
         batcher.submit(
             .init(
                 keys: (keyspace.rateLimit(client: client ?? "-"), keyspace.eventID(event.id.lowercasedString)), arguments: arguments,
